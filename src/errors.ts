@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   // Request shape (checked before any route is matched).
   invalid_path: { status: 400, meaning: 'The path has `..` segments, encoded slashes or dots, backslashes or NUL.' },
   invalid_request: { status: 400, meaning: 'The request is malformed (e.g. two Authorization headers, token in the query string).' },
+  method_not_allowed: { status: 405, meaning: 'The reserved paths /healthz and /readyz answer GET and HEAD only.' },
   payload_too_large: { status: 413, meaning: 'The request body exceeds the configured limit.' },
   // Routing and network policy.
   route_not_found: { status: 404, meaning: 'No route matches the method, host and path.' },
@@ -70,12 +71,13 @@ export function isGatewayError(value: unknown): value is GatewayError {
 
 /** A start-up problem (bad setting, bad policy): printed and the process exits 1. */
 export class ConfigError extends Error {
-  constructor(
-    message: string,
-    /** One line per problem, already formatted for the admin (`file:line:col: path: message`). */
-    readonly problems: readonly string[] = [message],
-  ) {
+  /** One line per problem, already formatted for the admin (`file:line:col: path: message`). */
+  readonly problems: readonly string[];
+
+  // No constructor parameter property: `erasableSyntaxOnly` / Node's type stripping reject it.
+  constructor(message: string, problems: readonly string[] = [message]) {
     super(message);
     this.name = 'ConfigError';
+    this.problems = problems;
   }
 }

@@ -11,6 +11,9 @@ export interface RouteSource {
   readonly file: string;
   /** Index of the route in the file's `routes` list. */
   readonly index: number;
+  /** 1-based line and column of the route's mapping in the file, when loaded from YAML. */
+  readonly line?: number;
+  readonly column?: number;
 }
 
 export interface RouteMatchSpec {
@@ -64,7 +67,8 @@ export interface JwtRequirements {
   readonly maxLifetimeSeconds: number;
 }
 
-export type RouteAuth = { readonly kind: 'anonymous' } | { readonly kind: 'jwt'; readonly jwt: JwtRequirements };
+export type RouteAuth =
+  { readonly kind: 'anonymous' } | { readonly kind: 'jwt'; readonly jwt: JwtRequirements };
 
 /** A secret reference: `env:NAME` or `file:/path` (issue 4 adds `keyvault:`). */
 export type SecretRef =

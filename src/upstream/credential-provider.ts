@@ -1,5 +1,5 @@
 /**
- * The seam for upstream credentials. One provider per route credential; `upstream/registry.ts`
+ * The seam for upstream credentials. One provider per route credential; `upstream/credential-registry.ts`
  * picks the implementation by `CredentialSpec.type`. Issue 4 adds Key Vault secret references and
  * OAuth2 client credentials as further implementations of this interface.
  */
@@ -20,4 +20,12 @@ export interface CredentialProvider {
   invalidate(): void;
   /** Stop timers and watchers. */
   close(): void;
+  /** Whether a usable value exists now, for status pages; optional. */
+  status?(): CredentialStatus;
+}
+
+/** A provider's health; `reason` names the source and the problem, never the value. */
+export interface CredentialStatus {
+  readonly available: boolean;
+  readonly reason?: string;
 }

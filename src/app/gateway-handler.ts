@@ -1,0 +1,110 @@
+/**
+ * The proxy stage on the raw Node request and response: decide (route, IP, token), then stream to
+ * the route's upstream. Works on `IncomingMessage`/`ServerResponse` directly rather than on Web
+ * Request/Response objects, because converting every body to a Web Stream costs more per request
+ * than the JWT check does (see issue 3's peer measurements). Writes exactly one log line per request.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../observability/logger.ts';
+import type { Forwarder } from '../proxy/forward.ts';
+import type { CompiledRoute } from '../policy/route.ts';
+import { claimHeaders } from './claim-headers.ts';
+import { decide, type Decision, type DecisionContext } from './decide.ts';
+import { toGatewayError, writeError } from './error-response.ts';
+
+export interface GatewayHandlerDeps {
+  /** The current compiled policy set and issuer keys; re-read per request so a reload applies at once. */
+  context(): DecisionContext;
+  readonly forward: Forwarder;
+  readonly clientIp: (peer: string | undefined, xff: string | string[] | undefined) => string;
+  readonly isTrustedPeer: (peer: string | undefined) => boolean;
+  readonly maxBodyBytes: number;
+  readonly logger: Logger;
+}
+
+// A propagated request id is kept only if it is short and plain, so it cannot forge log fields.
+const REQUEST_ID = /^[\w.:@-]{1,128}$/;
+
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export type GatewayHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
+  return async function proxyRequest(req, res) {
+    const started = performance.now();
+    const requestId = requestIdOf(req);
+    const peer = req.socket.remoteAddress;
+    const clientIp = deps.clientIp(peer, req.headers['x-forwarded-for']);
+    const method = req.method ?? 'GET';
+    const seen: { route?: CompiledRoute; path?: string } = {};
+    let decision: Decision | undefined;
+    try {
+      decision = await decide(
+        {
+          method,
+          target: req.url ?? '/',
+          hostHeader: req.headers.host,
+          clientIp,
+          authorization: req.headersDistinct.authorization,
+        },
+        deps.context(),
+        undefined,
+        seen,
+      );
+      const result = await deps.forward(req, res, decision.route, {
+        requestId,
+        clientIp,
+        trustedPeer: deps.isTrustedPeer(peer),
+        proto: 'http',
+        path: decision.path,
+        search: decision.search,
+        claimHeaders: claimHeaders(decision.route, decision.principal?.claims),
+        maxBodyBytes: deps.maxBodyBytes,
+      });
+      const failed = result.error;
+      deps.logger.info(
+        {
+          reqId: requestId,
+          method,
+          path: decision.path,
+          route: decision.route.id,
+          decision: failed === undefined ? 'forwarded' : 'failed',
+          reason: failed?.code,
+          status: result.status,
+          ms: Math.round(performance.now() - started),
+          upstreamMs: result.upstreamMs,
+          clientIp,
+          sub: decision.principal?.subject,
+          clientId: decision.principal?.clientId,
+          err: failed?.cause,
+        },
+        'request',
+      );
+    } catch (thrown) {
+      const err = toGatewayError(thrown);
+      writeError(res, err, requestId);
+      const level = err.status >= 500 ? 'error' : 'info';
+      deps.logger[level](
+        {
+          reqId: requestId,
+          method,
+          path: seen.path,
+          route: seen.route?.id,
+          decision: err.status >= 500 ? 'failed' : 'refused',
+          reason: err.code,
+          status: err.status,
+          ms: Math.round(performance.now() - started),
+          clientIp,
+          sub: decision?.principal?.subject,
+          clientId: decision?.principal?.clientId,
+          err: err.status >= 500 ? (err.cause ?? err) : undefined,
+        },
+        'request',
+      );
+    }
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Signature verification of a compact JWS with jose's `compactVerify` against a key resolver
+ * (the issuer's JWKS). Claim checks are separate (`check-claims.ts`) so each refusal has its own
+ * stable code and trace step, and `explain --claims` can run them without a signature.
+ */
+import { compactVerify } from 'jose';
+import type { CryptoKey, FlattenedJWSInput, JWSHeaderParameters, JWTPayload } from 'jose';
+import { GatewayError, isGatewayError } from '../errors.ts';
+import type { TraceSink } from '../policy/trace.ts';
+import { checkProtectedHeader, decodeProtectedHeader } from './token-header.ts';
+
+/** Finds the verification key for a token header; `IssuerKeys.getKey` is one. */
+export type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Maps jose's stable error codes (never message text) to the gateway's. */
+function toGatewayError(err: unknown): GatewayError {
+  if (isGatewayError(err)) return err;
+  const code = err instanceof Error && 'code' in err ? err.code : undefined;
+  switch (code) {
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return new GatewayError('token_signature_invalid', 'The token signature is invalid', { cause: err });
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      // NOT_SUPPORTED: the JWKS cannot serve this alg (jose refuses symmetric algs for a JWKS).
+      return new GatewayError('token_algorithm_not_allowed', 'The token algorithm is not allowed', {
+        cause: err,
+      });
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+      return new GatewayError('token_key_not_found', "No key of the issuer matches the token's kid", {
+        cause: err,
+      });
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+      return new GatewayError('token_key_not_found', 'The token has no kid and several issuer keys match', {
+        cause: err,
+      });
+    case 'ERR_JWS_INVALID':
+      return new GatewayError('token_malformed', 'The token is not a valid JWS', { cause: err });
+    case 'ERR_JWKS_TIMEOUT':
+    case 'ERR_JWKS_INVALID':
+      return new GatewayError('issuer_unavailable', "The issuer's keys could not be fetched", { cause: err });
+    default:
+      // Fail closed: e.g. an RSA key under 2048 bits in the JWKS makes jose throw a TypeError.
+      return new GatewayError('token_signature_invalid', 'The token signature could not be verified', {
+        cause: err,
+      });
+  }
+}
+
+function decodePayload(bytes: Uint8Array): JWTPayload {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(decoder.decode(bytes));
+  } catch (cause) {
+    throw new GatewayError('token_malformed', 'The token payload is not valid JSON', { cause });
+  }
+  // RFC 7519 §7.2 step 10: the claims set must be a JSON object.
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+    throw new GatewayError('token_malformed', 'The token payload is not a JSON object');
+  }
+  return payload as JWTPayload;
+}
+
+/**
+ * Verifies the token's header and signature and returns its payload (claims not checked yet).
+ * Throws `token_header_invalid`, `token_algorithm_not_allowed`, `token_key_not_found`,
+ * `token_signature_invalid`, `token_malformed`, or whatever the resolver throws as a GatewayError
+ * (e.g. `issuer_unavailable`).
+ *
+ * @param algorithms - The route's allowlist; must never hold `none` or `HS*` (refused at load).
+ */
+export async function verifySignature(
+  token: string,
+  algorithms: readonly string[],
+  resolveKey: KeyResolver,
+  trace?: TraceSink,
+): Promise<JWTPayload> {
+  const header = checkProtectedHeader(decodeProtectedHeader(token), algorithms, trace);
+  let payloadBytes: Uint8Array;
+  try {
+    ({ payload: payloadBytes } = await compactVerify(token, resolveKey, { algorithms: [...algorithms] }));
+  } catch (err) {
+    const mapped = toGatewayError(err);
+    trace?.step({
+      stage: 'token',
+      check: 'signature',
+      ok: false,
+      detail: `${mapped.code}: ${mapped.message}`,
+    });
+    throw mapped;
+  }
+  trace?.step({
+    stage: 'token',
+    check: 'signature',
+    ok: true,
+    detail: `${header.alg} with ${header.kid === undefined ? 'the only matching key' : `key ${header.kid}`}`,
+  });
+  return decodePayload(payloadBytes);
+}

@@ -1,0 +1,122 @@
+/**
+ * Wires the gateway's parts from settings and starts the HTTP server. `cli/serve.ts` calls this and
+ * owns the signals; tests call it directly to run a real gateway on an ephemeral port.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { IssuerRegistry } from './auth/issuer-registry.ts';
+import { createApp, type ReadinessReport } from './app/app.ts';
+import { createGatewayHandler } from './app/gateway-handler.ts';
+import { loadPolicies, type PolicySet } from './config/policy-loader.ts';
+import { watchPolicies, type PolicyWatcher } from './config/policy-watcher.ts';
+import type { Settings } from './config/settings.ts';
+import { createClientIpResolver } from './ipfilter/client-ip.ts';
+import { compileIpFilter } from './ipfilter/ip-filter.ts';
+import type { Logger } from './observability/logger.ts';
+import { createForwarder } from './proxy/forward.ts';
+import { UpstreamPools } from './proxy/upstream-pools.ts';
+import { CredentialRegistry } from './upstream/credential-registry.ts';
+import { Drain } from './app/drain.ts';
+
+export interface RunningGateway {
+  /** `http://host:port` the server listens on. */
+  readonly url: string;
+  readonly server: Server;
+  readiness(): ReadinessReport;
+  /** Current policy set (changes on reload). */
+  policies(): PolicySet;
+  /**
+   * Stop accepting, let in-flight requests finish for up to `graceMs`, then close everything.
+   * Resolves `true` if all requests finished in time.
+   */
+  shutdown(graceMs: number): Promise<boolean>;
+}
+
+export async function startGateway(settings: Settings, logger: Logger): Promise<RunningGateway> {
+  const defaults = {
+    upstreamTimeoutMs: settings.upstreamTimeoutMs,
+    upstreamConnectTimeoutMs: settings.upstreamConnectTimeoutMs,
+  };
+  let policySet = await loadPolicies(settings.policiesDir, defaults);
+  for (const warning of policySet.warnings) logger.warn({ policy: warning }, 'policy warning');
+  const loadedAt = new Date().toISOString();
+
+  const issuers = new IssuerRegistry({
+    cacheMaxAgeSeconds: settings.jwksMaxAgeSeconds,
+    cooldownSeconds: settings.jwksCooldownSeconds,
+    timeoutMs: settings.jwksTimeoutMs,
+    staleSeconds: settings.jwksStaleSeconds,
+    logger,
+  });
+  issuers.sync(policySet.issuers);
+
+  const pools = new UpstreamPools();
+  const credentials = new CredentialRegistry({ logger });
+  credentials.sync(policySet.routes);
+  const trusted = compileIpFilter({ action: 'allow', addresses: settings.trustedProxies });
+  const drain = new Drain();
+
+  const handler = createGatewayHandler({
+    context: () => ({ table: policySet.table, issuers, maxTokenBytes: settings.maxTokenBytes }),
+    forward: createForwarder({ pools, credentials }),
+    clientIp: createClientIpResolver(settings.trustedProxies),
+    isTrustedPeer: (peer) => peer !== undefined && settings.trustedProxies.length > 0 && trusted.allows(peer),
+    maxBodyBytes: settings.maxBodyBytes,
+    logger,
+  });
+
+  const readiness = (): ReadinessReport => {
+    const issuerStatus = issuers.status();
+    return {
+      ready: !drain.draining && issuers.ready(),
+      draining: drain.draining,
+      policies: { files: policySet.files.length, routes: policySet.routes.length, loadedAt },
+      issuers: issuerStatus,
+    };
+  };
+
+  const app = createApp({ handler: drain.track(handler), readiness });
+  const listener = getRequestListener(app.fetch, { autoCleanupIncoming: false });
+  // requestTimeout 0: a 100 MB upload may take longer than Node's default 300 s on a slow link;
+  // headersTimeout (60 s) still bounds how long a client may take to send its request head.
+  const server = createServer({ maxHeaderSize: settings.maxHeaderBytes, requestTimeout: 0 }, (req, res) => {
+    void listener(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.port, settings.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${shownHost}:${address.port}`;
+
+  let watcher: PolicyWatcher | undefined;
+  if (settings.policyWatch) {
+    watcher = watchPolicies(settings.policiesDir, defaults, logger, (next) => {
+      policySet = next;
+      issuers.sync(next.issuers);
+      credentials.sync(next.routes);
+    });
+  }
+
+  return {
+    url,
+    server,
+    readiness,
+    policies: () => policySet,
+    async shutdown(graceMs) {
+      watcher?.close();
+      const finished = await drain.close(server, graceMs);
+      await Promise.allSettled([
+        pools.close(),
+        Promise.resolve(issuers.close()),
+        Promise.resolve(credentials.close()),
+      ]);
+      return finished;
+    },
+  };
+}

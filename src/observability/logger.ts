@@ -1,0 +1,88 @@
+/**
+ * The gateway's pino logger. Redaction lives here, in the logger configuration, so no caller has
+ * to remember it: Authorization, cookies, credential headers, tokens and secrets are replaced with
+ * `[REDACTED]` wherever they appear under the listed paths, and error messages are scrubbed of
+ * anything shaped like a JWT or a `Bearer` credential before they are written.
+ */
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+const SECRET_KEYS = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-functions-key',
+  'x-api-key',
+  'api-key',
+  'token',
+  'accessToken',
+  'access_token',
+  'refreshToken',
+  'idToken',
+  'secret',
+  'clientSecret',
+  'client_secret',
+  'password',
+  'apiKey',
+  'credential',
+];
+
+/** pino redact paths: each secret key at the top level, one level down and in headers. */
+export const REDACT_PATHS: readonly string[] = SECRET_KEYS.flatMap((key) => {
+  const k = /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key}"]`;
+  const dot = k.startsWith('[') ? '' : '.';
+  return [k, `*${dot}${k}`, `*.headers${dot}${k}`, `headers${dot}${k}`];
+});
+
+// Compact JWS (three base64url parts) and `Bearer xxx` credentials.
+const TOKEN_PATTERN = /\b(eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*)|(\bBearer\s+)[\w.~+/=-]+/gi;
+
+/** Replaces JWT-shaped strings and Bearer credentials in free text. */
+export function scrubSecrets(text: string): string {
+  return text.replace(TOKEN_PATTERN, (_m, _jwt: string | undefined, bearer: string | undefined) =>
+    bearer === undefined ? '[REDACTED]' : `${bearer}[REDACTED]`,
+  );
+}
+
+function serializeError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: scrubSecrets(String(err)) };
+  const out: Record<string, unknown> = {
+    type: err.name,
+    message: scrubSecrets(err.message),
+  };
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') out['code'] = code;
+  if (err.stack !== undefined) out['stack'] = scrubSecrets(err.stack);
+  if (err.cause !== undefined) out['cause'] = serializeError(err.cause);
+  return out;
+}
+
+export interface LoggerSettings {
+  level: string;
+  /** Where lines go; default stdout through an asynchronous destination (off the hot path). */
+  destination?: DestinationStream;
+}
+
+export function createLogger(settings: LoggerSettings): Logger {
+  const options: LoggerOptions = {
+    level: settings.level,
+    base: { service: 'connector-gateway' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: [...REDACT_PATHS], censor: '[REDACTED]' },
+    serializers: { err: serializeError, error: serializeError },
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  const destination = settings.destination ?? pino.destination({ dest: 1, sync: false, minLength: 0 });
+  return pino(options, destination);
+}
+
+/** Flush an asynchronous destination before the process exits. */
+export function flushLogger(logger: Logger): void {
+  try {
+    logger.flush();
+  } catch {
+    // A closed stdout cannot be flushed; nothing else to do on the way out.
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The undici dispatch handler of one forwarded request: it relays the upstream response to the
+ * caller's ServerResponse chunk by chunk (pausing the upstream when the caller is slow), counts
+ * the request body as undici sends it, and turns every way a forward can end into exactly one
+ * settled promise.
+ *
+ * Invariants (fastify-reply-from style):
+ * - at most one response is started on `res`; after it started, a failure destroys the caller's
+ *   connection (a truncated body must look truncated) and is reported, never re-rendered;
+ * - the caller leaving (socket closed before the response finished) aborts the upstream request;
+ * - the request body is never buffered: undici reads `req` with backpressure.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import { GatewayError } from '../errors.ts';
+import { tooLarge } from './body-limit.ts';
+import { toGatewayError } from './transport-errors.ts';
+import { buildClientResponseHeaders } from './upstream-headers.ts';
+
+/** How a forward ended, for the caller's log line. */
+export interface ForwardResult {
+  /** Status sent to the caller: the upstream's, or 499 when the caller left before any response. */
+  readonly status: number;
+  /** Milliseconds from dispatch to the upstream's response headers (or to the failure). */
+  readonly upstreamMs: number;
+  /** Milliseconds from dispatch to the end of the relayed response (or to the failure). */
+  readonly totalMs: number;
+  /** Request body bytes sent upstream. */
+  readonly bytesSent: number;
+  /** Response body bytes relayed to the caller. */
+  readonly bytesReceived: number;
+  /** A failure after the response had started; the caller's connection was destroyed. */
+  readonly error?: GatewayError;
+  /** The caller closed the connection before the response was complete; the upstream was aborted. */
+  readonly clientAborted?: boolean;
+}
+
+/** Status logged when the caller leaves before any response (nginx's convention). */
+export const CLIENT_CLOSED_STATUS = 499;
+
+export interface ForwardHandlerOptions {
+  /** Request body limit in bytes. */
+  readonly maxBodyBytes: number;
+  /** Lower-case credential header never relayed back to the caller. */
+  readonly credentialHeader: string | undefined;
+}
+
+export class ForwardHandler implements Dispatcher.DispatchHandler {
+  readonly promise: Promise<ForwardResult>;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #socket: Socket | null;
+  readonly #options: ForwardHandlerOptions;
+  readonly #resolve: (result: ForwardResult) => void;
+  readonly #reject: (error: GatewayError) => void;
+  readonly #startedAt = performance.now();
+  #controller: Dispatcher.DispatchController | undefined;
+  /** Set when we abort before undici handed us a controller. */
+  #pendingAbort: Error | undefined;
+  #headersAt = 0;
+  #status = 0;
+  #bytesSent = 0;
+  #bytesReceived = 0;
+  #clientGone = false;
+  #settled = false;
+
+  constructor(req: IncomingMessage, res: ServerResponse, options: ForwardHandlerOptions) {
+    this.#req = req;
+    this.#res = res;
+    // Captured now: undici detaches `req.socket` when it destroys the body stream.
+    this.#socket = req.socket;
+    this.#options = options;
+    const { promise, resolve, reject } = Promise.withResolvers<ForwardResult>();
+    this.promise = promise;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    res.on('close', this.#onClose);
+    res.on('drain', this.#onDrain);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#pendingAbort !== undefined) controller.abort(this.#pendingAbort);
+  }
+
+  onBodySent(chunk: Buffer): void {
+    this.#bytesSent += chunk.length;
+    // Only a chunked body can get here over the limit: Node's parser stops a declared-length
+    // body at its Content-Length, which was checked before dispatch. The upstream sees at most
+    // one chunk past the limit and never a complete request (its socket is destroyed).
+    if (this.#bytesSent > this.#options.maxBodyBytes) this.#abort(tooLarge());
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    // 1xx interim responses are hop-by-hop here: Node already answered the caller's
+    // `Expect: 100-continue`, and 103 Early Hints are not relayed.
+    if (statusCode < 200) return;
+    this.#headersAt = performance.now();
+    this.#status = statusCode;
+    try {
+      this.#res.writeHead(statusCode, buildClientResponseHeaders(headers, this.#options.credentialHeader));
+    } catch (error) {
+      // Thrown back into undici, which aborts the upstream and calls onResponseError.
+      throw new GatewayError('upstream_error', 'The upstream sent a header that cannot be relayed.', { cause: error });
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#bytesReceived += chunk.length;
+    // Backpressure: stop reading the upstream socket until the caller's socket drains.
+    if (!this.#res.write(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    // Upstream trailers are not relayed (they would need `TE: trailers` from the caller).
+    this.#res.end();
+    this.#settle();
+    this.#resolve(this.#result(undefined));
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
+    if (this.#settled) return;
+    this.#settle();
+    const res = this.#res;
+    if (this.#clientGone || this.#socket?.destroyed === true) {
+      res.destroy();
+      this.#resolve({ ...this.#result(undefined), clientAborted: true });
+      return;
+    }
+    const failure = toGatewayError(error);
+    if (res.headersSent) {
+      // The caller already has a status line: a second response is impossible, and ending
+      // normally would pass a truncated body off as complete.
+      res.destroy();
+      this.#resolve(this.#result(failure));
+      return;
+    }
+    // The caller may still be uploading: close after the error response instead of reading
+    // (up to maxBodyBytes of) a body nobody will use.
+    if (!this.#req.complete) res.setHeader('connection', 'close');
+    this.#reject(failure);
+  }
+
+  /** Aborts the upstream request now, or as soon as undici starts it. */
+  #abort(reason: Error): void {
+    if (this.#controller === undefined) this.#pendingAbort ??= reason;
+    else this.#controller.abort(reason);
+  }
+
+  readonly #onDrain = (): void => {
+    if (this.#controller?.paused === true) this.#controller.resume();
+  };
+
+  readonly #onClose = (): void => {
+    if (this.#settled) return;
+    // Nobody will read the answer: stop the upstream's work and free the pooled connection.
+    this.#clientGone = true;
+    this.#abort(new Error('The caller closed the connection.'));
+  };
+
+  #settle(): void {
+    this.#settled = true;
+    this.#res.off('close', this.#onClose);
+    this.#res.off('drain', this.#onDrain);
+  }
+
+  #result(error: GatewayError | undefined): ForwardResult {
+    const now = performance.now();
+    const status = this.#status === 0 ? CLIENT_CLOSED_STATUS : this.#status;
+    const result: ForwardResult = {
+      status,
+      upstreamMs: (this.#headersAt === 0 ? now : this.#headersAt) - this.#startedAt,
+      totalMs: now - this.#startedAt,
+      bytesSent: this.#bytesSent,
+      bytesReceived: this.#bytesReceived,
+    };
+    return error === undefined ? result : { ...result, error };
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The forwarding stage: after the policy engine accepted a request, stream it to the route's
+ * upstream with the connector's credential and stream the answer back. Built on undici's
+ * `Pool.dispatch` with the raw Node request/response (no fetch(), no Web streams, no buffering).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GatewayError, isGatewayError } from '../errors.ts';
+import type { CompiledRoute } from '../policy/route.ts';
+import type { CredentialProvider } from '../upstream/credential-provider.ts';
+import type { CredentialRegistry } from '../upstream/credential-registry.ts';
+import { checkDeclaredLength, methodForwardsBody } from './body-limit.ts';
+import { CLIENT_CLOSED_STATUS, ForwardHandler, type ForwardResult } from './forward-handler.ts';
+import { createPlanCache } from './route-plan.ts';
+import { buildUpstreamRequestHead, type ForwardedFacts } from './upstream-headers.ts';
+import type { UpstreamPools } from './upstream-pools.ts';
+
+export type { ForwardResult } from './forward-handler.ts';
+
+export interface ForwardOptions extends ForwardedFacts {
+  /** Path as received, validated and normalised by the policy engine, before the rewrite. */
+  readonly path: string;
+  /** Query string as received: `''` or starting with `?`. */
+  readonly search: string;
+  /** Request body limit in bytes (setting GATEWAY_MAX_BODY_BYTES, default 1 GiB). */
+  readonly maxBodyBytes: number;
+}
+
+export interface ForwarderDeps {
+  readonly pools: UpstreamPools;
+  readonly credentials: CredentialRegistry;
+}
+
+export type Forwarder = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: CompiledRoute,
+  options: ForwardOptions,
+) => Promise<ForwardResult>;
+
+/**
+ * Creates the forwarder. The returned function:
+ * - rejects with a GatewayError when nothing was sent to the caller yet — `payload_too_large`
+ *   (413, declared length over the limit, or a chunked body growing past it),
+ *   `upstream_credential_unavailable` (503, the upstream got nothing), `upstream_unreachable`
+ *   (502), `upstream_timeout` (504), `upstream_error` (502), `shutting_down` (503) — and the
+ *   app renders it; `res` is untouched except a `Connection: close` header when the request
+ *   body was not read to its end;
+ * - resolves with a ForwardResult once the response was relayed, or when it failed after the
+ *   response had started (`result.error`; the caller's connection was destroyed), or when the
+ *   caller left (`result.clientAborted`; the upstream request was aborted).
+ *
+ * Note: undici destroys `req` when it is done with the body, which detaches `req.socket`;
+ * read anything needed from the socket before calling.
+ */
+export function createForwarder(deps: ForwarderDeps): Forwarder {
+  const planFor = createPlanCache(deps);
+
+  return async function forward(req, res, route, options) {
+    const plan = planFor(route);
+    const method = req.method ?? 'GET';
+    const withBody = methodForwardsBody(method);
+    const peerIp = options.trustedPeer ? peerAddress(req, options.clientIp) : options.clientIp;
+    const head = buildUpstreamRequestHead(req.rawHeaders, plan.headers, options, peerIp, withBody);
+    checkDeclaredLength(head.contentLength, options.maxBodyBytes);
+
+    if (plan.credential !== undefined) {
+      head.headers.push(plan.credential.header, await credentialValue(plan.credential));
+    }
+    // The caller may have left while the credential resolved: send nothing then.
+    if (req.socket === null || req.socket.destroyed) return abandoned();
+
+    const handler = new ForwardHandler(req, res, {
+      maxBodyBytes: options.maxBodyBytes,
+      credentialHeader: plan.headers.credentialHeader,
+    });
+    plan.pool.dispatch(
+      {
+        path: plan.rewrite(options.path, options.search),
+        method,
+        headers: head.headers,
+        body: withBody && (head.contentLength > 0 || head.chunked) ? req : null,
+        headersTimeout: plan.headersTimeoutMs,
+        bodyTimeout: plan.bodyTimeoutMs,
+      },
+      handler,
+    );
+    return handler.promise;
+  };
+}
+
+/** The provider's value, never empty; any failure becomes `upstream_credential_unavailable`. */
+async function credentialValue(provider: CredentialProvider): Promise<string> {
+  let value: string;
+  try {
+    value = await provider.value();
+  } catch (error) {
+    if (isGatewayError(error) && error.code === 'upstream_credential_unavailable') throw error;
+    throw new GatewayError('upstream_credential_unavailable', 'The upstream credential is unavailable.', {
+      cause: error,
+    });
+  }
+  if (value === '') {
+    throw new GatewayError('upstream_credential_unavailable', 'The upstream credential is unavailable.', {
+      cause: new Error(`credential ${provider.source} resolved to an empty value`),
+    });
+  }
+  return value;
+}
+
+/** The TCP peer, as X-Forwarded-For writes it (IPv4-mapped IPv6 shown as IPv4). */
+function peerAddress(req: IncomingMessage, fallback: string): string {
+  const address = req.socket.remoteAddress;
+  if (address === undefined) return fallback;
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+function abandoned(): ForwardResult {
+  return { status: CLIENT_CLOSED_STATUS, upstreamMs: 0, totalMs: 0, bytesSent: 0, bytesReceived: 0, clientAborted: true };
+}

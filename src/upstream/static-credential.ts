@@ -1,0 +1,63 @@
+/**
+ * The static credential providers: `apiKey` sends the secret as the header value,
+ * `bearer` sends `Bearer <secret>` (RFC 6750 §2.1). The secret comes from a SecretSource.
+ */
+import { GatewayError } from '../errors.ts';
+import type { CredentialSpec } from '../policy/route.ts';
+import type { CredentialProvider, CredentialStatus } from './credential-provider.ts';
+import type { SecretSource } from './secret-source.ts';
+
+type StaticSpec = Extract<CredentialSpec, { type: 'apiKey' | 'bearer' }>;
+
+export class StaticCredentialProvider implements CredentialProvider {
+  readonly type: StaticSpec['type'];
+  readonly header: string;
+  readonly source: string;
+  readonly #secret: SecretSource;
+  readonly #prefix: string;
+  /** The secret the cached header value was built from; rebuilt only when it rotates. */
+  #raw: string | undefined;
+  #value = '';
+
+  constructor(spec: StaticSpec, secret: SecretSource) {
+    this.type = spec.type;
+    this.header = spec.header.toLowerCase();
+    this.source = secret.ref;
+    this.#secret = secret;
+    this.#prefix = spec.type === 'bearer' ? 'Bearer ' : '';
+  }
+
+  /** The header value; rejects with `upstream_credential_unavailable` while the secret is unusable. */
+  value(): Promise<string> {
+    const raw = this.#secret.current();
+    if (raw === undefined) {
+      // The reason names the reference, not the value; it goes to `cause` (logs), since the
+      // message may be rendered to the caller and a file path is internal.
+      const reason = new Error(`credential ${this.source} ${this.#secret.reason() ?? 'is unavailable'}`);
+      return Promise.reject(
+        new GatewayError('upstream_credential_unavailable', 'The upstream credential is unavailable.', {
+          cause: reason,
+        }),
+      );
+    }
+    if (raw !== this.#raw) {
+      this.#raw = raw;
+      this.#value = this.#prefix + raw;
+    }
+    return Promise.resolve(this.#value);
+  }
+
+  /** The upstream rejected the value: re-read a file secret now instead of at the next poll. */
+  invalidate(): void {
+    void this.#secret.refresh();
+  }
+
+  status(): CredentialStatus {
+    const available = this.#secret.current() !== undefined;
+    return available ? { available } : { available, reason: this.#secret.reason() ?? 'is unavailable' };
+  }
+
+  close(): void {
+    this.#secret.close();
+  }
+}
