@@ -45,7 +45,7 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') return `"${value.length > 60 ? `${value.slice(0, 57)}...` : value}"`;
-  return String(value);
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : typeof value;
 }
 
 const EXPECTED: Record<string, string> = {
@@ -106,6 +106,14 @@ function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
   }
 }
 
+/** An object schema's fields, typed (zod types an untyped `ZodObject`'s shape as `any`). */
+function shapeOf(object: z.ZodObject): Record<string, z.ZodType> {
+  const shape: Readonly<Record<string, unknown>> = object.shape;
+  const out: Record<string, z.ZodType> = {};
+  for (const [key, value] of Object.entries(shape)) if (value instanceof z.ZodType) out[key] = value;
+  return out;
+}
+
 /** The object schemas that may validate the value at `path` (several under a union). */
 function objectsAt(schema: z.core.$ZodType, path: readonly PathSegment[]): z.ZodObject[] {
   const s = unwrap(schema);
@@ -113,19 +121,18 @@ function objectsAt(schema: z.core.$ZodType, path: readonly PathSegment[]): z.Zod
   if (path.length === 0) return s instanceof z.ZodObject ? [s] : [];
   const [head, ...rest] = path;
   if (s instanceof z.ZodObject && typeof head === 'string') {
-    const child = s.shape[head];
+    const child = shapeOf(s)[head];
     return child === undefined ? [] : objectsAt(child, rest);
   }
-  if (s instanceof z.ZodArray && typeof head === 'number')
-    return objectsAt(s.element as z.core.$ZodType, rest);
-  if (s instanceof z.ZodRecord) return objectsAt(s.valueType as z.core.$ZodType, rest);
+  if (s instanceof z.ZodArray && typeof head === 'number') return objectsAt(s.element, rest);
+  if (s instanceof z.ZodRecord) return objectsAt(s.valueType, rest);
   return [];
 }
 
 /** "did you mean ..." for an unknown key, from the keys valid at that place (and one level down). */
 export function suggestKey(schema: z.core.$ZodType, parent: readonly PathSegment[], key: string): string {
   const objects = objectsAt(schema, parent);
-  const known = [...new Set(objects.flatMap((o) => Object.keys(o.shape)))];
+  const known = [...new Set(objects.flatMap((o) => Object.keys(shapeOf(o))))];
   let best: string | undefined;
   let bestDistance = Math.max(1, Math.floor(key.length / 3)) + 1;
   for (const candidate of known) {
@@ -134,8 +141,8 @@ export function suggestKey(schema: z.core.$ZodType, parent: readonly PathSegment
   }
   if (best !== undefined) return `; did you mean "${best}"?`;
   for (const object of objects) {
-    for (const [name, child] of Object.entries(object.shape as Record<string, z.core.$ZodType>)) {
-      if (objectsAt(child, []).some((o) => key in o.shape))
+    for (const [name, child] of Object.entries(shapeOf(object))) {
+      if (objectsAt(child, []).some((o) => key in shapeOf(o)))
         return `; it belongs under ${name} (${name}.${key})`;
     }
   }

@@ -314,14 +314,22 @@ describe('issuer keys against the local IdP', () => {
   });
 });
 
+type Discovery = (url: string) => { status: number; body: unknown };
+
 /** A server answering discovery and a JWKS we choose; `hang` makes it never answer. */
-async function staticIdp(jwks: () => unknown, hang = false): Promise<{ url: string; server: Server }> {
+async function staticIdp(
+  jwks: () => unknown,
+  hang = false,
+  discovery?: Discovery,
+): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     if (hang) return;
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const body =
-      req.url === '/.well-known/openid-configuration' ? { issuer: url, jwks_uri: `${url}/certs` } : jwks();
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const { status, body } =
+      req.url !== '/.well-known/openid-configuration'
+        ? { status: 200, body: jwks() }
+        : (discovery?.(url) ?? { status: 200, body: { issuer: url, jwks_uri: `${url}/certs` } });
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
@@ -343,8 +351,8 @@ describe('issuer keys against a static JWKS', () => {
     await idp.close();
   });
 
-  async function load(jwks: () => unknown, hang = false, timeoutMs = 5000) {
-    const { url, server } = await staticIdp(jwks, hang);
+  async function load(jwks: () => unknown, hang = false, timeoutMs = 5000, discovery?: Discovery) {
+    const { url, server } = await staticIdp(jwks, hang, discovery);
     servers.push(server);
     const registry = new IssuerRegistry({ timeoutMs, retryInitialMs: 10, retryMaxMs: 20 });
     const keys = registry.register({ issuer: url, discoveryUrl: `${url}/.well-known/openid-configuration` });
@@ -382,6 +390,52 @@ describe('issuer keys against a static JWKS', () => {
       registry.close();
     }
   });
+
+  it('selects the only key for a token without kid, and refuses when several keys match', async () => {
+    const pub = idp.currentPublicJwk();
+    const one = await load(() => ({ keys: [{ ...pub, kid: undefined }] }));
+    const two = await load(() => ({
+      keys: [
+        { ...pub, kid: undefined },
+        { ...pub, kid: 'second' },
+      ],
+    }));
+    try {
+      await one.registry.whenReady();
+      await two.registry.whenReady();
+      const token = idp.signToken({ a: 1 }, { kid: null });
+      assert.deepEqual(await verifySignature(token, ['RS256'], one.keys.getKey), { a: 1 });
+      await assert.rejects(verifySignature(token, ['RS256'], two.keys.getKey), {
+        code: 'token_key_not_found',
+      });
+    } finally {
+      one.registry.close();
+      two.registry.close();
+    }
+  });
+
+  const badDiscovery: [string, Discovery, RegExp][] = [
+    ['a non-200 answer', () => ({ status: 404, body: {} }), /answered HTTP 404, expected 200/],
+    ['no jwks_uri', (url) => ({ status: 200, body: { issuer: url } }), /no absolute http\(s\) jwks_uri/],
+    [
+      'a relative jwks_uri',
+      (url) => ({ status: 200, body: { issuer: url, jwks_uri: '/certs' } }),
+      /jwks_uri/,
+    ],
+    ['a JSON array', () => ({ status: 200, body: [] }), /not a JSON object/],
+  ];
+  for (const [name, discovery, expected] of badDiscovery) {
+    it(`refuses a discovery document with ${name}`, async () => {
+      const { registry } = await load(() => ({ keys: [] }), false, 5000, discovery);
+      try {
+        await until(() => registry.status()[0]?.lastError !== undefined, 'a recorded error');
+        assert.match(registry.status()[0]?.lastError ?? '', expected);
+        assert.equal(registry.status()[0]?.discoveryOk, false);
+      } finally {
+        registry.close();
+      }
+    });
+  }
 
   it('keeps retrying an invalid JWKS and reports why', async () => {
     const { registry } = await load(() => ({ keys: 'nope' }));

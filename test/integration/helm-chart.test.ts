@@ -262,18 +262,15 @@ if (renderer === undefined) {
       [
         'workload identity without a client id',
         { 'azureWorkloadIdentity.enabled': 'true' },
-        /clientId is required/,
+        // The template's `required`, or a real helm's schema check (which runs first).
+        /clientId is required|azureWorkloadIdentity[./]clientId/,
       ],
       [
         'a ServiceMonitor without metrics',
         { 'metrics.serviceMonitor.enabled': 'true' },
         /needs metrics.enabled/,
       ],
-      [
-        'sidecar mode without a connector image',
-        { mode: 'sidecar' },
-        /connector.image.repository is required/,
-      ],
+      ['sidecar mode without a connector image', { mode: 'sidecar' }, /connector[./]image[./]repository/],
       [
         'a connector on the gateway port',
         {
