@@ -4,19 +4,11 @@
  * (CR, LF, NUL and other controls: RFC 9110 §5.5) is dropped rather than sent, so a claim can never
  * smuggle a second header.
  */
+import { readClaim } from '../auth/claim-path.ts';
 import type { CompiledRoute } from '../policy/route.ts';
 
 // RFC 9110 §5.5 field-value: visible ASCII, space, tab and obs-text; no CR, LF or NUL.
 const SAFE_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-
-function readPath(claims: Readonly<Record<string, unknown>>, path: readonly string[]): unknown {
-  let node: unknown = claims;
-  for (const segment of path) {
-    if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
-    node = (node as Record<string, unknown>)[segment];
-  }
-  return node;
-}
 
 function asHeaderValue(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
@@ -35,7 +27,7 @@ export function claimHeaders(
   if (route.forwardClaims.length === 0 || claims === undefined) return [];
   const out: [string, string][] = [];
   for (const { claim, header } of route.forwardClaims) {
-    const value = asHeaderValue(readPath(claims, claim));
+    const value = asHeaderValue(readClaim(claims, claim));
     if (value !== undefined && value !== '' && SAFE_VALUE.test(value)) out.push([header, value]);
   }
   return out;

@@ -29,6 +29,9 @@ check, and the final status. Nothing is sent upstream.
 Exit 0 when the request would be forwarded, 1 when it would be refused.
 `;
 
+/** How long `explain --token` waits for the issuers' keys, in milliseconds. */
+const ISSUER_WAIT_MS = 10_000;
+
 export interface ExplainResult {
   readonly forwarded: boolean;
   readonly status: number;
@@ -116,6 +119,19 @@ export async function explain(input: ExplainInput): Promise<ExplainResult> {
   // Keys are fetched only for the issuers of the policies, and only when a token is checked.
   const issuers = new IssuerRegistry({ timeoutMs: 5000, retryInitialMs: 200, retryMaxMs: 1000 });
   const claims = input.claims;
+  if (input.token !== undefined) {
+    // Fetch the issuers' discovery documents and keys first, as a starting gateway does before
+    // it reports ready; an IdP that does not answer in time shows up as issuer_unavailable.
+    issuers.sync(policySet.issuers);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      issuers.whenReady(),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, ISSUER_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
   const seen: { route?: CompiledRoute; path?: string } = {};
   try {
     const decision = await decide(

@@ -3,7 +3,7 @@
  * issuer) and warnings about valid but risky settings. Runs on routes that passed the schema.
  */
 import type { CompiledRoute } from '../policy/route.ts';
-import { findRouteConflicts } from '../policy/route-table.ts';
+import { findRouteConflicts } from '../policy/route-conflicts.ts';
 import { formatPath } from './policy-diagnostics.ts';
 import type { Locator, PathSegment, PolicyDiagnostic } from './policy-diagnostics.ts';
 

@@ -4,8 +4,7 @@
  * the fields it compares: a typo elsewhere in the route does not hide it.
  */
 import type { z } from 'zod';
-import { parsePathPattern } from '../policy/path-pattern.ts';
-import { normalizePrefix } from '../policy/route-table.ts';
+import { normalizePrefix, parsePathPattern } from '../policy/path-pattern.ts';
 
 type Ctx = z.RefinementCtx;
 

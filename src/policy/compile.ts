@@ -5,7 +5,7 @@
 import type { PolicyRoute } from '../config/policy-schema.ts';
 import { ConfigError } from '../errors.ts';
 import { compileIpFilter } from '../ipfilter/ip-filter.ts';
-import { normalizePrefix } from './route-table.ts';
+import { normalizePrefix } from './path-pattern.ts';
 import type {
   CompiledRoute,
   CredentialSpec,

@@ -98,3 +98,8 @@ export function comparePatterns(a: PathPattern, b: PathPattern): number {
   if (a.rest !== b.rest) return a.rest ? 1 : -1;
   return b.segments.length - a.segments.length;
 }
+
+/** `pathPrefix` without its trailing slash: `/a/b/` and `/a/b` are the same prefix. */
+export function normalizePrefix(prefix: string): string {
+  return prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+}

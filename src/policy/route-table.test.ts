@@ -4,7 +4,8 @@ import { ConfigError } from '../errors.ts';
 import { matchesPattern, parsePathPattern } from './path-pattern.ts';
 import type { PathPattern } from './path-pattern.ts';
 import type { CompiledRoute, RouteMatchSpec } from './route.ts';
-import { findRouteConflicts, normalizeHost, RouteTable } from './route-table.ts';
+import { findRouteConflicts } from './route-conflicts.ts';
+import { normalizeHost, RouteTable } from './route-table.ts';
 import type { TraceStep } from './trace.ts';
 
 let index = 0;

@@ -46,7 +46,8 @@ describe('serving: forward with the upstream credential', () => {
     idp = await startIdp();
     upstream = await RecordingUpstream.start((r) => {
       if (r.url.startsWith('/api/slow')) return { delayMs: 4000, body: 'late' };
-      if (r.url.startsWith('/api/redirect')) return { status: 302, headers: { location: 'http://127.0.0.1:1/elsewhere' } };
+      if (r.url.startsWith('/api/redirect'))
+        return { status: 302, headers: { location: 'http://127.0.0.1:1/elsewhere' } };
       return { headers: { 'content-type': 'text/plain' }, body: 'from upstream' };
     });
     const dead = await closedPort();
@@ -68,7 +69,9 @@ describe('serving: forward with the upstream credential', () => {
     match: { pathPrefix: / }
     upstream: { url: "${upstream.origin}" }
 `;
-    gw = await startTestGateway(await policyDir({ 'adls.yaml': adlsPolicy(idp.issuer, upstream.origin, extra) }));
+    gw = await startTestGateway(
+      await policyDir({ 'adls.yaml': adlsPolicy(idp.issuer, upstream.origin, extra) }),
+    );
     token = await idp.getToken(SPARK.clientId, SPARK.clientSecret, 'spark');
   });
 
@@ -137,12 +140,43 @@ describe('serving: forward with the upstream credential', () => {
 
   const refusals: [string, () => Promise<Answer>, number, string][] = [
     ['no token', () => send('/connectors/adls/files'), 401, 'token_missing'],
-    ['token from an unknown key', () => send('/connectors/adls/x', { headers: bearer(unpublishedToken()) }), 401, 'token_key_not_found'],
-    ['token without the spark scope', () => otherToken().then((t) => send('/connectors/adls/x', { headers: bearer(t) })), 403, 'insufficient_scope'],
-    ['two Authorization headers', () => send('/connectors/adls/x', { headers: { authorization: [`Bearer ${token}`, `Bearer ${token}`] } }), 400, 'invalid_request'],
-    ['token in the query string', () => send(`/connectors/adls/x?access_token=${token}`, { headers: bearer(token) }), 400, 'invalid_request'],
-    ['encoded slash in the path', () => send('/connectors/adls/..%2F..%2Fadmin', { headers: bearer(token) }), 400, 'invalid_path'],
-    ['dot-dot segment', () => send('/connectors/adls/../../internal/x', { headers: bearer(token) }), 400, 'invalid_path'],
+    [
+      'token from an unknown key',
+      () => send('/connectors/adls/x', { headers: bearer(unpublishedToken()) }),
+      401,
+      'token_key_not_found',
+    ],
+    [
+      'token without the spark scope',
+      () => otherToken().then((t) => send('/connectors/adls/x', { headers: bearer(t) })),
+      403,
+      'insufficient_scope',
+    ],
+    [
+      'two Authorization headers',
+      () =>
+        send('/connectors/adls/x', { headers: { Authorization: [`Bearer ${token}`, `Bearer ${token}`] } }),
+      400,
+      'invalid_request',
+    ],
+    [
+      'token in the query string',
+      () => send(`/connectors/adls/x?access_token=${token}`, { headers: bearer(token) }),
+      400,
+      'invalid_request',
+    ],
+    [
+      'encoded slash in the path',
+      () => send('/connectors/adls/..%2F..%2Fadmin', { headers: bearer(token) }),
+      400,
+      'invalid_path',
+    ],
+    [
+      'dot-dot segment',
+      () => send('/connectors/adls/../../internal/x', { headers: bearer(token) }),
+      400,
+      'invalid_path',
+    ],
     ['caller IP outside the route ipFilter', () => send('/internal/status'), 403, 'ip_forbidden'],
   ];
   let unpublished = '';
@@ -152,7 +186,14 @@ describe('serving: forward with the upstream credential', () => {
   for (const [name, run, status, code] of refusals) {
     it(`refuses ${name} with ${status} ${code} and sends nothing upstream`, async () => {
       unpublished = idp.signToken(
-        { iss: idp.issuer, aud: 'product-factory', scope: 'spark', sub: 'x', exp: Math.floor(Date.now() / 1000) + 60, iat: Math.floor(Date.now() / 1000) },
+        {
+          iss: idp.issuer,
+          aud: 'product-factory',
+          scope: 'spark',
+          sub: 'x',
+          exp: Math.floor(Date.now() / 1000) + 60,
+          iat: Math.floor(Date.now() / 1000),
+        },
         { key: 'unpublished', kid: 'not-in-jwks' },
       );
       const before = upstream.requests.length;
@@ -162,7 +203,8 @@ describe('serving: forward with the upstream credential', () => {
       assert.equal(body.error.code, code);
       assert.equal(body.error.status, status);
       assert.equal(body.error.requestId, res.headers['x-request-id']);
-      if (status === 401) assert.match(String(res.headers['www-authenticate']), /^Bearer realm="connector-gateway"/);
+      if (status === 401)
+        assert.match(String(res.headers['www-authenticate']), /^Bearer realm="connector-gateway"/);
       if (code === 'insufficient_scope') {
         assert.match(String(res.headers['www-authenticate']), /error="insufficient_scope".*scope="spark"/);
       }

@@ -48,7 +48,13 @@ function sampleRss(pid: number): { stop(): number } {
 }
 
 /** Uploads `total` bytes from one reused chunk, honouring backpressure. */
-function upload(url: string, path: string, token: string, total: number, abortAfter?: number): Promise<number> {
+function upload(
+  url: string,
+  path: string,
+  token: string,
+  total: number,
+  abortAfter?: number,
+): Promise<number> {
   const chunk = Buffer.alloc(64 * 1024, 0x62);
   const target = new URL(path, url);
   return new Promise((resolve, reject) => {
