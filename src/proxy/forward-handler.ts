@@ -107,7 +107,9 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       this.#res.writeHead(statusCode, buildClientResponseHeaders(headers, this.#options.credentialHeader));
     } catch (error) {
       // Thrown back into undici, which aborts the upstream and calls onResponseError.
-      throw new GatewayError('upstream_error', 'The upstream sent a header that cannot be relayed.', { cause: error });
+      throw new GatewayError('upstream_error', 'The upstream sent a header that cannot be relayed.', {
+        cause: error,
+      });
     }
   }
 

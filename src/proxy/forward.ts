@@ -61,7 +61,12 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     const withBody = methodForwardsBody(method);
     const peerIp = options.trustedPeer ? peerAddress(req, options.clientIp) : options.clientIp;
     const head = buildUpstreamRequestHead(req.rawHeaders, plan.headers, options, peerIp, withBody);
-    checkDeclaredLength(head.contentLength, options.maxBodyBytes);
+    if (head.contentLength > options.maxBodyBytes) {
+      // The caller may be sending the body right now: close after the 413 instead of having
+      // Node read (and discard) up to the declared length to keep the connection.
+      res.setHeader('connection', 'close');
+      checkDeclaredLength(head.contentLength, options.maxBodyBytes);
+    }
 
     if (plan.credential !== undefined) {
       head.headers.push(plan.credential.header, await credentialValue(plan.credential));
@@ -115,5 +120,12 @@ function peerAddress(req: IncomingMessage, fallback: string): string {
 }
 
 function abandoned(): ForwardResult {
-  return { status: CLIENT_CLOSED_STATUS, upstreamMs: 0, totalMs: 0, bytesSent: 0, bytesReceived: 0, clientAborted: true };
+  return {
+    status: CLIENT_CLOSED_STATUS,
+    upstreamMs: 0,
+    totalMs: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    clientAborted: true,
+  };
 }

@@ -39,11 +39,12 @@ export function addConnectionTokens(value: string, into: Set<string>): void {
 
 /**
  * True when some option in `tokens` names a field not already removed by `alreadyDropped`,
- * i.e. a second filtering pass is needed. The common `Connection: keep-alive` answers false.
+ * i.e. a second filtering pass is needed. The common `Connection: keep-alive` / `close`
+ * answer false (`close` is a connection option, not a field anyone sends).
  */
 export function namesExtraFields(tokens: ReadonlySet<string>, alreadyDropped: ReadonlySet<string>): boolean {
   for (const token of tokens) {
-    if (!alreadyDropped.has(token) && !HOP_BY_HOP_HEADERS.has(token)) return true;
+    if (token !== 'close' && !alreadyDropped.has(token) && !HOP_BY_HOP_HEADERS.has(token)) return true;
   }
   return false;
 }

@@ -32,7 +32,12 @@ const UNREACHABLE = new Set([
 ]);
 
 /** Took too long: 504 upstream_timeout. */
-const TIMEOUT = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
 
 /** The upstream spoke, but not valid HTTP/1.1 (or broke its own framing): 502 upstream_error. */
 const PROTOCOL = new Set([
@@ -56,6 +61,12 @@ const CLOSED = new Set(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
  */
 export function toGatewayError(error: unknown): GatewayError {
   if (isGatewayError(error)) return error;
+  // undici's llhttp errors do not always carry an `HPE_*` code; their name is stable.
+  if (error instanceof Error && error.name === 'HTTPParserError') {
+    return new GatewayError('upstream_error', 'The upstream sent an invalid HTTP response.', {
+      cause: error,
+    });
+  }
   const code = errorCode(error);
   if (code !== undefined) {
     if (TIMEOUT.has(code)) {
@@ -65,13 +76,17 @@ export function toGatewayError(error: unknown): GatewayError {
       return new GatewayError('upstream_unreachable', 'The upstream could not be reached.', { cause: error });
     }
     if (PROTOCOL.has(code) || code.startsWith('HPE_')) {
-      return new GatewayError('upstream_error', 'The upstream sent an invalid HTTP response.', { cause: error });
+      return new GatewayError('upstream_error', 'The upstream sent an invalid HTTP response.', {
+        cause: error,
+      });
     }
     if (CLOSED.has(code)) {
       return new GatewayError('shutting_down', 'The gateway is shutting down.', { cause: error });
     }
   }
-  return new GatewayError('internal_error', 'Forwarding to the upstream failed unexpectedly.', { cause: error });
+  return new GatewayError('internal_error', 'Forwarding to the upstream failed unexpectedly.', {
+    cause: error,
+  });
 }
 
 /**

@@ -111,8 +111,7 @@ export function buildUpstreamRequestHead(
     removeConnectionNamed(out, connectionTokens);
   }
 
-  const xff =
-    facts.trustedPeer && forwardedFor !== undefined ? `${forwardedFor}, ${peerIp}` : facts.clientIp;
+  const xff = facts.trustedPeer && forwardedFor !== undefined ? `${forwardedFor}, ${peerIp}` : facts.clientIp;
   out.push('x-forwarded-for', xff, 'x-forwarded-proto', facts.proto);
   if (host !== undefined) out.push('x-forwarded-host', host);
   out.push('x-request-id', facts.requestId);
@@ -146,7 +145,7 @@ export function buildClientResponseHeaders(
   const connection = headers.connection;
   if (connection !== undefined) {
     connectionTokens = new Set();
-    for (const value of Array.isArray(connection) ? connection : [connection]) {
+    for (const value of typeof connection === 'string' ? [connection] : connection) {
       addConnectionTokens(value, connectionTokens);
     }
   }

@@ -66,13 +66,16 @@ export class UpstreamPools {
   /** Lets in-flight requests finish, then closes every socket. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#closing ??= Promise.all([...this.#pools.values()].map((pool) => pool.close())).then(() => undefined);
+    this.#closing ??= Promise.all([...this.#pools.values()].map((pool) => pool.close())).then(
+      () => undefined,
+    );
     await this.#closing;
   }
 
   /** Aborts in-flight requests and closes every socket now (e.g. after the shutdown grace, even during `close()`). */
   async destroy(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#pools.values()].map((pool) => (pool.destroyed ? undefined : pool.destroy())));
+    const live = [...this.#pools.values()].filter((pool) => !pool.destroyed);
+    await Promise.all(live.map((pool) => pool.destroy()));
   }
 }

@@ -29,7 +29,10 @@ export type CredentialFactories = {
   readonly [T in CredentialSpec['type']]: CredentialFactory<Extract<CredentialSpec, { type: T }>>;
 };
 
-const staticFactory: CredentialFactory<Extract<CredentialSpec, { type: 'apiKey' | 'bearer' }>> = (spec, context) =>
+const staticFactory: CredentialFactory<Extract<CredentialSpec, { type: 'apiKey' | 'bearer' }>> = (
+  spec,
+  context,
+) =>
   new StaticCredentialProvider(
     spec,
     openSecretSource(spec.secret, {
@@ -41,7 +44,10 @@ const staticFactory: CredentialFactory<Extract<CredentialSpec, { type: 'apiKey' 
   );
 
 /** The factories shipped with this issue: env:/file: secrets as apiKey or bearer headers. */
-export const staticCredentialFactories: CredentialFactories = { apiKey: staticFactory, bearer: staticFactory };
+export const staticCredentialFactories: CredentialFactories = {
+  apiKey: staticFactory,
+  bearer: staticFactory,
+};
 
 export interface CredentialRegistryOptions {
   /** Factories by `spec.type`. Default `staticCredentialFactories`. */

@@ -56,7 +56,8 @@ export function openSecretSource(ref: SecretRef, options: SecretSourceOptions = 
  */
 export function secretProblem(value: string): string | undefined {
   if (value === '') return 'is empty';
-  if (!HEADER_SAFE.test(value)) return 'contains characters not allowed in a header value (e.g. a line break)';
+  if (!HEADER_SAFE.test(value))
+    return 'contains characters not allowed in a header value (e.g. a line break)';
   return undefined;
 }
 
@@ -69,7 +70,12 @@ function trimOneNewline(text: string): string {
   return text;
 }
 
-function envSecretSource(name: string, ref: string, env: NodeJS.ProcessEnv, log: CredentialLog): SecretSource {
+function envSecretSource(
+  name: string,
+  ref: string,
+  env: NodeJS.ProcessEnv,
+  log: CredentialLog,
+): SecretSource {
   // Read once: the environment of a running process does not change under it.
   const raw = env[name];
   const problem = raw === undefined ? 'is not set' : secretProblem(raw);
@@ -204,7 +210,9 @@ class FileSecretSource implements SecretSource {
     if (this.#logged === reason) return;
     this.#logged = reason;
     const message =
-      this.#value === undefined ? 'upstream credential unavailable' : 'upstream credential re-read failed; keeping the last good value';
+      this.#value === undefined
+        ? 'upstream credential unavailable'
+        : 'upstream credential re-read failed; keeping the last good value';
     this.#log.warn({ source: this.ref, reason }, message);
   }
 }

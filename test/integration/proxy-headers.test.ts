@@ -4,10 +4,10 @@
  * rewrite, absolute-form targets and redirects.
  */
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { CredentialRegistry } from '../../src/upstream/credential-registry.ts';
-import { ForwardHarness, makeRoute, send } from '../fixtures/forward-harness.ts';
+import { ForwardHarness, makeRoute, send, sendRaw } from '../fixtures/forward-harness.ts';
 import { RecordingUpstream } from '../fixtures/recording-upstream.ts';
 
 const KEY = 'functions-key-value-1';
@@ -23,7 +23,11 @@ describe('forwarding headers', () => {
         origin: upstream.origin,
         basePath: '/api',
         stripPrefix: '/connectors/adls',
-        credential: { type: 'apiKey', header: 'x-functions-key', secret: { kind: 'env', name: 'ADLS_KEY', text: 'env:ADLS_KEY' } },
+        credential: {
+          type: 'apiKey',
+          header: 'x-functions-key',
+          secret: { kind: 'env', name: 'ADLS_KEY', text: 'env:ADLS_KEY' },
+        },
         forwardClaims: ['x-user-sub', 'x-user-roles'],
       }),
       credentials: new CredentialRegistry({ env: { ADLS_KEY: KEY } }),
@@ -60,16 +64,16 @@ describe('forwarding headers', () => {
 
   it('never lets a caller-supplied credential or claim header through (any case, duplicates)', async () => {
     const index = upstream.requests.length;
-    await send(gateway.url, {
-      path: '/connectors/adls/x',
-      headers: [
-        'X-Functions-Key', 'stolen-1',
-        'x-functions-key', 'stolen-2',
-        'X-USER-SUB', 'admin',
-        'x-user-sub', 'root',
-        'X-User-Roles', 'admin',
-      ],
-    });
+    const res = await sendRaw(gateway.port, [
+      'GET /connectors/adls/x HTTP/1.1',
+      'Host: gw',
+      'X-Functions-Key: stolen-1',
+      'x-functions-key: stolen-2',
+      'X-USER-SUB: admin',
+      'x-user-sub: root',
+      'X-User-Roles: admin',
+    ]);
+    assert.equal(res.status, 200);
     const seen = await upstream.nextRequest(index);
     assert.deepEqual(seen.all('x-functions-key'), [KEY]);
     assert.deepEqual(seen.all('x-user-sub'), ['user-1']);
@@ -78,15 +82,15 @@ describe('forwarding headers', () => {
 
   it('does not let Connection remove the credential, X-Request-Id or X-Forwarded-For', async () => {
     const index = upstream.requests.length;
-    await send(gateway.url, {
-      path: '/connectors/adls/x',
-      headers: [
-        'Connection', 'x-functions-key, x-request-id, x-forwarded-for',
-        'Connection', 'X-User-Sub, content-length, x-custom',
-        'X-Custom', 'drop-me',
-        'X-Kept', 'keep-me',
-      ],
-    });
+    const res = await sendRaw(gateway.port, [
+      'GET /connectors/adls/x HTTP/1.1',
+      'Host: gw',
+      'Connection: x-functions-key, x-request-id, x-forwarded-for',
+      'Connection: X-User-Sub, content-length, x-custom',
+      'X-Custom: drop-me',
+      'X-Kept: keep-me',
+    ]);
+    assert.equal(res.status, 200);
     const seen = await upstream.nextRequest(index);
     assert.deepEqual(seen.all('x-functions-key'), [KEY]);
     assert.deepEqual(seen.all('x-request-id'), ['rid-42']);
@@ -98,29 +102,38 @@ describe('forwarding headers', () => {
 
   it('removes hop-by-hop headers from the request and sets X-Forwarded-*', async () => {
     const index = upstream.requests.length;
-    await send(gateway.url, {
-      method: 'POST',
-      path: '/connectors/adls/upload',
-      headers: [
-        'Host', 'gateway.example:8443',
-        'Keep-Alive', 'timeout=5',
-        'Proxy-Connection', 'keep-alive',
-        'TE', 'trailers',
-        'Trailer', 'x-checksum',
-        'Upgrade', 'websocket',
-        'Proxy-Authorization', 'Basic cHJveHk6cGFzcw==',
-        'X-Forwarded-For', '1.2.3.4',
-        'X-Forwarded-Proto', 'http',
-        'X-Forwarded-Host', 'spoofed.example',
-        'X-Request-Id', 'spoofed-id',
-        'Forwarded', 'for=1.2.3.4',
-        'Content-Length', '5',
+    const res = await sendRaw(
+      gateway.port,
+      [
+        'POST /connectors/adls/upload HTTP/1.1',
+        'Host: gateway.example:8443',
+        'Keep-Alive: timeout=5',
+        'Proxy-Connection: keep-alive',
+        'TE: trailers',
+        'Trailer: x-checksum',
+        'Upgrade: websocket',
+        'Proxy-Authorization: Basic cHJveHk6cGFzcw==',
+        'X-Forwarded-For: 1.2.3.4',
+        'X-Forwarded-Proto: http',
+        'X-Forwarded-Host: spoofed.example',
+        'X-Request-Id: spoofed-id',
+        'Forwarded: for=1.2.3.4',
+        'Content-Length: 5',
       ],
-      body: 'hello',
-    });
+      'hello',
+    );
+    assert.equal(res.status, 200);
     const seen = await upstream.nextRequest(index);
     await seen.body;
-    for (const name of ['keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'forwarded']) {
+    for (const name of [
+      'keep-alive',
+      'proxy-connection',
+      'te',
+      'trailer',
+      'upgrade',
+      'proxy-authorization',
+      'forwarded',
+    ]) {
       assert.deepEqual(seen.all(name), [], name);
     }
     // Not chunked: the declared length is kept.
@@ -152,7 +165,14 @@ describe('forwarding headers', () => {
       const res = await send(gateway.url, { path: '/connectors/adls/x' });
       assert.equal(res.status, 200);
       assert.equal(res.body, 'done');
-      for (const name of ['keep-alive', 'x-internal', 'proxy-authenticate', 'upgrade', 'trailer', 'x-functions-key']) {
+      for (const name of [
+        'keep-alive',
+        'x-internal',
+        'proxy-authenticate',
+        'upgrade',
+        'trailer',
+        'x-functions-key',
+      ]) {
         assert.equal(res.headers[name], undefined, name);
       }
       assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2']);
@@ -165,7 +185,9 @@ describe('forwarding headers', () => {
 
   it('passes a redirect back unchanged and does not follow it', async () => {
     upstream.reply((request) =>
-      request.url.startsWith('/api/moved') ? { status: 302, headers: { location: '/api/elsewhere' } } : { body: 'ok' },
+      request.url.startsWith('/api/moved')
+        ? { status: 302, headers: { location: '/api/elsewhere' } }
+        : { body: 'ok' },
     );
     try {
       const index = upstream.requests.length;
@@ -182,18 +204,11 @@ describe('forwarding headers', () => {
 
   it('sends an absolute-form target only to the route upstream, as an origin-form path', async () => {
     const index = upstream.requests.length;
-    const response = await new Promise<string>((resolve, reject) => {
-      const socket = connect(gateway.port, '127.0.0.1');
-      let text = '';
-      socket.setEncoding('latin1');
-      socket.on('data', (chunk: string) => (text += chunk));
-      socket.on('end', () => resolve(text));
-      socket.on('error', reject);
-      socket.write(
-        'GET http://evil.example/connectors/adls/steal?q=1 HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n',
-      );
-    });
-    assert.match(response, /^HTTP\/1\.1 200 /);
+    const response = await sendRaw(gateway.port, [
+      'GET http://evil.example/connectors/adls/steal?q=1 HTTP/1.1',
+      'Host: evil.example',
+    ]);
+    assert.equal(response.status, 200);
     const seen = await upstream.nextRequest(index);
     assert.equal(seen.url, '/api/steal?q=1');
     assert.equal(seen.headers.host, `127.0.0.1:${upstream.port}`);
@@ -215,10 +230,14 @@ describe('forwarding options', () => {
       forward: { trustedPeer: true, clientIp: '198.51.100.9' },
     });
     try {
-      await send(gateway.url, {
-        path: '/a',
-        headers: ['Authorization', 'Bearer caller-token', 'X-Forwarded-For', '198.51.100.9', 'X-Forwarded-For', '10.1.1.1'],
-      });
+      const res = await sendRaw(gateway.port, [
+        'GET /a HTTP/1.1',
+        'Host: gw',
+        'Authorization: Bearer caller-token',
+        'X-Forwarded-For: 198.51.100.9',
+        'X-Forwarded-For: 10.1.1.1',
+      ]);
+      assert.equal(res.status, 200);
       const seen = await upstream.nextRequest(0);
       assert.deepEqual(seen.all('authorization'), ['Bearer caller-token']);
       assert.deepEqual(seen.all('x-forwarded-for'), ['198.51.100.9, 10.1.1.1, 127.0.0.1']);
@@ -229,11 +248,45 @@ describe('forwarding options', () => {
     }
   });
 
+  it('answers Expect: 100-continue itself and forwards the body without Expect', async () => {
+    const upstream = await RecordingUpstream.start();
+    const gateway = await ForwardHarness.start({ route: makeRoute({ origin: upstream.origin }) });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(`${gateway.url}/upload`, {
+          method: 'POST',
+          agent: false,
+          headers: { expect: '100-continue', 'content-length': '5' },
+        });
+        // Node's client holds the body back until the 100 arrives.
+        req.on('continue', () => req.end('hello'));
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+      });
+      assert.equal(status, 200);
+      const seen = await upstream.nextRequest(0);
+      assert.equal(await seen.body, 'complete');
+      assert.equal(seen.bodyBytes, 5);
+      assert.deepEqual(seen.all('expect'), []);
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+
   it('sends no body for GET and HEAD', async () => {
     const upstream = await RecordingUpstream.start();
     const gateway = await ForwardHarness.start({ route: makeRoute({ origin: upstream.origin }) });
     try {
-      await send(gateway.url, { method: 'GET', path: '/g', headers: { 'content-length': '4' }, body: 'abcd' });
+      await send(gateway.url, {
+        method: 'GET',
+        path: '/g',
+        headers: { 'content-length': '4' },
+        body: 'abcd',
+      });
       const get = await upstream.nextRequest(0);
       await get.body;
       assert.equal(get.bodyBytes, 0);

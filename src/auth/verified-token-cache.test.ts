@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError } from '../errors.ts';
+import {
+  DEFAULT_MAX_AGE_SECONDS,
+  DEFAULT_MAX_ENTRIES,
+  tokenCacheKey,
+  VerifiedTokenCache,
+  type KeySetOwner,
+} from './verified-token-cache.ts';
+
+const NOW = 1_800_000_000_000;
+const RS = ['RS256'];
+
+class Keys implements KeySetOwner {
+  version = 1;
+}
+
+function verified(exp: number | undefined = NOW / 1000 + 300, extra: Record<string, unknown> = {}) {
+  return {
+    payload: { sub: 'svc', ...(exp === undefined ? {} : { exp }), ...extra },
+    alg: 'RS256',
+    kid: 'k1',
+  };
+}
+
+describe('tokenCacheKey', () => {
+  it('hashes the whole token: an edited payload under the same signature is another key', () => {
+    const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln';
+    const edited = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiIn0.c2ln';
+    assert.equal(tokenCacheKey(token), tokenCacheKey(token));
+    assert.notEqual(tokenCacheKey(token), tokenCacheKey(edited));
+    assert.match(tokenCacheKey(token), /^[\w-]{43}$/);
+    assert.ok(!tokenCacheKey(token).includes('eyJ'), 'the token itself is not the key');
+  });
+});
+
+describe('VerifiedTokenCache', () => {
+  it('has documented defaults and refuses out-of-range options by name', () => {
+    const cache = new VerifiedTokenCache();
+    assert.equal(cache.maxEntries, DEFAULT_MAX_ENTRIES);
+    assert.equal(cache.maxAgeSeconds, DEFAULT_MAX_AGE_SECONDS);
+    assert.throws(() => new VerifiedTokenCache({ maxEntries: 0 }), ConfigError);
+    assert.throws(() => new VerifiedTokenCache({ maxEntries: 1.5 }), /maxEntries must be an integer/);
+    assert.throws(() => new VerifiedTokenCache({ maxAgeSeconds: 86_401 }), /maxAgeSeconds .* 86400/);
+  });
+
+  it('returns what was verified for the same key set and allowed alg', () => {
+    const cache = new VerifiedTokenCache();
+    const keys = new Keys();
+    cache.set('a', keys, keys.version, verified(), NOW);
+    const hit = cache.get('a', keys, RS, NOW + 1000);
+    assert.equal(hit?.payload['sub'], 'svc');
+    assert.equal(hit.alg, 'RS256');
+    assert.equal(hit.kid, 'k1');
+    assert.equal(cache.get('b', keys, RS, NOW), undefined);
+  });
+
+  it('freezes the payload deeply so one request cannot change what the next one sees', () => {
+    const cache = new VerifiedTokenCache();
+    const keys = new Keys();
+    cache.set('a', keys, 1, verified(undefined, { realm_access: { roles: ['r'] } }), NOW);
+    const payload = cache.get('a', keys, RS, NOW)?.payload as Record<string, { roles: string[] }>;
+    assert.throws(() => {
+      payload['realm_access']?.roles.push('admin');
+    }, TypeError);
+    assert.ok(Object.isFrozen(payload));
+  });
+
+  it('misses once the key set changed, and drops the entry', () => {
+    const cache = new VerifiedTokenCache();
+    const keys = new Keys();
+    cache.set('a', keys, keys.version, verified(), NOW);
+    keys.version = 2;
+    assert.equal(cache.get('a', keys, RS, NOW), undefined);
+    assert.equal(cache.size, 0);
+  });
+
+  it('does not keep a verification made with keys that were replaced meanwhile', () => {
+    const cache = new VerifiedTokenCache();
+    const keys = new Keys();
+    const before = keys.version;
+    keys.version = 2; // refetched while the signature was being verified
+    cache.set('a', keys, before, verified(), NOW);
+    assert.equal(cache.get('a', keys, RS, NOW), undefined);
+  });
+
+  it('misses for another issuer store or an alg the route does not allow, and keeps the entry', () => {
+    const cache = new VerifiedTokenCache();
+    const keys = new Keys();
+    const other = new Keys();
+    cache.set('a', keys, 1, verified(), NOW);
+    assert.equal(cache.get('a', other, RS, NOW), undefined);
+    assert.equal(cache.get('a', keys, ['ES256'], NOW), undefined);
+    assert.ok(cache.get('a', keys, RS, NOW));
+  });
+
+  it('never serves an entry at or past exp', () => {
+    const cache = new VerifiedTokenCache();
+    const keys = new Keys();
+    const exp = NOW / 1000 + 60;
+    cache.set('a', keys, 1, verified(exp), NOW);
+    assert.ok(cache.get('a', keys, RS, exp * 1000 - 1));
+    assert.equal(cache.get('a', keys, RS, exp * 1000), undefined);
+    assert.equal(cache.size, 0);
+  });
+
+  it('does not store a token that is already expired', () => {
+    const cache = new VerifiedTokenCache();
+    cache.set('a', new Keys(), 1, verified(NOW / 1000 - 1), NOW);
+    assert.equal(cache.size, 0);
+  });
+
+  it('bounds an entry by maxAgeSeconds, also without exp', () => {
+    const cache = new VerifiedTokenCache({ maxAgeSeconds: 10 });
+    const keys = new Keys();
+    cache.set('long', keys, 1, verified(NOW / 1000 + 3600), NOW);
+    cache.set('none', keys, 1, verified(undefined), NOW);
+    assert.ok(cache.get('long', keys, RS, NOW + 9_999));
+    assert.ok(cache.get('none', keys, RS, NOW + 9_999));
+    assert.equal(cache.get('long', keys, RS, NOW + 10_000), undefined);
+    assert.equal(cache.get('none', keys, RS, NOW + 10_000), undefined);
+  });
+
+  it('drops the least recently used entry beyond maxEntries', () => {
+    const cache = new VerifiedTokenCache({ maxEntries: 2 });
+    const keys = new Keys();
+    cache.set('a', keys, 1, verified(), NOW);
+    cache.set('b', keys, 1, verified(), NOW);
+    assert.ok(cache.get('a', keys, RS, NOW), 'a is now the most recently used');
+    cache.set('c', keys, 1, verified(), NOW);
+    assert.equal(cache.size, 2);
+    assert.equal(cache.get('b', keys, RS, NOW), undefined);
+    assert.ok(cache.get('a', keys, RS, NOW));
+    assert.ok(cache.get('c', keys, RS, NOW));
+  });
+
+  it('delete and clear forget entries', () => {
+    const cache = new VerifiedTokenCache();
+    const keys = new Keys();
+    cache.set('a', keys, 1, verified(), NOW);
+    cache.set('b', keys, 1, verified(), NOW);
+    cache.delete('a');
+    assert.equal(cache.get('a', keys, RS, NOW), undefined);
+    cache.clear();
+    assert.equal(cache.size, 0);
+  });
+});

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError } from '../errors.ts';
+import type { CompiledRoute, CredentialSpec } from '../policy/route.ts';
+import type { CredentialProvider } from './credential-provider.ts';
+import {
+  CredentialRegistry,
+  staticCredentialFactories,
+  type CredentialFactories,
+} from './credential-registry.ts';
+
+function route(id: string, credential: CredentialSpec | undefined): CompiledRoute {
+  return {
+    id,
+    source: { file: 'f.yaml', index: 0 },
+    match: { pathPrefix: '/' },
+    ipFilter: undefined,
+    auth: { kind: 'anonymous' },
+    upstream: {
+      origin: 'http://127.0.0.1:1',
+      basePath: '',
+      stripPrefix: undefined,
+      connectTimeoutMs: 1,
+      timeoutMs: 1,
+      credential,
+    },
+    forwardClaims: [],
+    forwardToken: false,
+  };
+}
+
+const envKey = (name: string, header = 'x-functions-key'): CredentialSpec => ({
+  type: 'apiKey',
+  header,
+  secret: { kind: 'env', name, text: `env:${name}` },
+});
+
+describe('CredentialRegistry', () => {
+  it('returns undefined for a route without a credential', () => {
+    assert.equal(new CredentialRegistry({ env: {} }).forRoute(route('r', undefined)), undefined);
+  });
+
+  it('shares one provider between routes with the same spec', async () => {
+    const registry = new CredentialRegistry({ env: { A: 'a', B: 'b' } });
+    const one = registry.forRoute(route('one', envKey('A')));
+    const two = registry.forRoute(route('two', envKey('A')));
+    const other = registry.forRoute(route('three', envKey('B')));
+    assert.ok(one !== undefined && other !== undefined);
+    assert.equal(one, two);
+    assert.notEqual(one, other);
+    assert.equal(await one.value(), 'a');
+    assert.equal(await other.value(), 'b');
+    registry.close();
+  });
+
+  it('creates providers at sync, reports their status and closes the unused ones', () => {
+    const closed: string[] = [];
+    const factories: CredentialFactories = {
+      ...staticCredentialFactories,
+      apiKey: (spec, context) => {
+        const inner = staticCredentialFactories.apiKey(spec, context);
+        return {
+          ...inner,
+          value: () => inner.value(),
+          invalidate: () => inner.invalidate(),
+          status: () => inner.status?.() ?? { available: true },
+          close: () => closed.push(inner.source),
+        };
+      },
+    };
+    const registry = new CredentialRegistry({ env: { A: 'a' }, factories });
+    registry.sync([route('one', envKey('A')), route('two', envKey('MISSING')), route('three', undefined)]);
+    assert.deepEqual(registry.status(), [
+      { type: 'apiKey', header: 'x-functions-key', source: 'env:A', available: true },
+      {
+        type: 'apiKey',
+        header: 'x-functions-key',
+        source: 'env:MISSING',
+        available: false,
+        reason: 'environment variable MISSING is not set',
+      },
+    ]);
+    registry.sync([route('one-reloaded', envKey('A'))]);
+    assert.deepEqual(closed, ['env:MISSING']);
+    assert.equal(registry.status().length, 1);
+    registry.close();
+    assert.deepEqual(closed, ['env:MISSING', 'env:A']);
+  });
+
+  it('looks the factory up by type, so a new type plugs in without the forwarder', async () => {
+    const made: string[] = [];
+    const fixed = (header: string): CredentialProvider => ({
+      type: 'bearer',
+      header,
+      source: 'test',
+      value: () => Promise.resolve('Bearer from-factory'),
+      invalidate() {},
+      close() {},
+    });
+    const registry = new CredentialRegistry({
+      factories: {
+        ...staticCredentialFactories,
+        bearer: (spec) => {
+          made.push(spec.header);
+          return fixed(spec.header);
+        },
+      },
+    });
+    const provider = registry.forRoute(
+      route('r', {
+        type: 'bearer',
+        header: 'authorization',
+        secret: { kind: 'env', name: 'X', text: 'env:X' },
+      }),
+    );
+    assert.equal(await provider?.value(), 'Bearer from-factory');
+    assert.deepEqual(made, ['authorization']);
+  });
+
+  it('throws ConfigError for a type without a factory', () => {
+    const registry = new CredentialRegistry({
+      factories: { apiKey: staticCredentialFactories.apiKey } as unknown as CredentialFactories,
+    });
+    assert.throws(
+      () =>
+        registry.forRoute(
+          route('r', {
+            type: 'bearer',
+            header: 'authorization',
+            secret: { kind: 'env', name: 'X', text: 'env:X' },
+          }),
+        ),
+      ConfigError,
+    );
+  });
+});

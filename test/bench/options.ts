@@ -1,0 +1,89 @@
+/** Command-line options of `npm run bench` (`node test/bench/run.ts`). */
+import { parseArgs } from 'node:util';
+import { LOAD_SCENARIOS } from './scenarios.ts';
+
+export interface BenchOptions {
+  readonly json: boolean;
+  /** Seconds timed per load scenario. */
+  readonly durationSeconds: number;
+  /** Seconds of load thrown away before each timed window. */
+  readonly warmupSeconds: number;
+  readonly connections: number;
+  /** Size of each streaming transfer, bytes. */
+  readonly streamBytes: number;
+  /** Load scenario ids to run; all by default. */
+  readonly only: readonly string[];
+  readonly streaming: boolean;
+  readonly build: boolean;
+  readonly logLevel: string;
+  /** Tokens cycled by the never-seen scenario: more than the verified-token cache holds. */
+  readonly neverSeenTokens: number;
+  /** Directory for the gateway's `--cpu-prof` output; undefined = no profile. */
+  readonly cpuProfDir: string | undefined;
+}
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+Starts a JWKS/IdP fixture and an upstream (core 0), the gateway built from this repo (core 1),
+drives load with wrk (or autocannon) and prints req/s, p50/p99/p99.9, gateway CPU and peak RSS
+per scenario with the ratio to direct, the 100 MB streaming results and the issue's targets.
+
+  --json                 machine-readable output on stdout (progress goes to stderr)
+  --duration N           seconds timed per scenario (default 8)
+  --warmup N             seconds of discarded load before each (default 2)
+  --connections N        concurrent connections (default 50)
+  --stream-mb N          MiB per streaming transfer (default 100); --no-streaming skips them
+  --only a,b             load scenarios to run: ${LOAD_SCENARIOS.map((s) => s.id).join(', ')}
+  --never-seen-tokens N  tokens cycled by never-seen (default 12000; must exceed the cache size)
+  --log-level L          gateway log level (default info: one line per request, as deployed)
+  --cpu-prof DIR         run the gateway with node --cpu-prof, profiles into DIR
+  --no-build             use dist/ as it is instead of running the build first
+`;
+
+function positive(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number >= 0, got ${text}`);
+  return n;
+}
+
+/** Parses argv; throws with a message naming the option when a value is wrong. */
+export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      json: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      'stream-mb': { type: 'string' },
+      'no-streaming': { type: 'boolean', default: false },
+      only: { type: 'string' },
+      'never-seen-tokens': { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
+      'cpu-prof': { type: 'string' },
+      'no-build': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  const known = new Set(LOAD_SCENARIOS.map((s) => s.id));
+  const only = values.only === undefined ? [...known] : values.only.split(',').map((s) => s.trim());
+  for (const id of only) if (!known.has(id)) throw new Error(`--only: unknown scenario ${id}`);
+  return {
+    json: values.json,
+    durationSeconds: Math.max(1, Math.round(positive('duration', values.duration, 8))),
+    warmupSeconds: Math.round(positive('warmup', values.warmup, 2)),
+    connections: Math.max(1, Math.round(positive('connections', values.connections, 50))),
+    streamBytes: Math.round(positive('stream-mb', values['stream-mb'], 100) * 1024 * 1024),
+    only,
+    streaming: !values['no-streaming'],
+    build: !values['no-build'],
+    logLevel: values['log-level'],
+    neverSeenTokens: Math.max(
+      1,
+      Math.round(positive('never-seen-tokens', values['never-seen-tokens'], 12_000)),
+    ),
+    cpuProfDir: values['cpu-prof'],
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * `npm run bench`: the gateway side by side with `direct` in one self-contained run. See USAGE in
+ * options.ts and docs/performance.md for a recorded run and how to read it. Not part of `npm test`.
+ */
+import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { REALM_PATH } from './fixture.ts';
+import { benchPolicy, freePort, startGatewayProcess, type GatewayProcess } from './gateway-process.ts';
+import { generateBenchKeys, jwksOf } from './keys.ts';
+import { pickLoadTool } from './load.ts';
+import { mintTokens } from './mint.ts';
+import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
+import { pinned, pinSelf, planCpus } from './pinning.ts';
+import { checkBeforeTiming } from './precheck.ts';
+import { evaluateTargets, formatReport, type BenchReport } from './report.ts';
+import {
+  LOAD_SCENARIOS,
+  runLoadScenario,
+  runStreaming,
+  SKIPPED_SCENARIOS,
+  type LoadMeasurement,
+} from './scenarios.ts';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const AUDIENCE = 'product-factory';
+const SCOPE = 'spark';
+
+function cpuModel(): string {
+  try {
+    return /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
+  } catch {
+    return 'unknown CPU';
+  }
+}
+
+async function startFixture(jwks: string, credential: string, cpu: string | undefined) {
+  const [command, args] = pinned(cpu, process.execPath, [join(import.meta.dirname, 'fixture.ts')]);
+  const child = spawn(command, args, {
+    env: { ...process.env, BENCH_JWKS: jwks, BENCH_CREDENTIAL: credential },
+  });
+  child.stderr.pipe(process.stderr);
+  const first = await new Promise<string>((ok, fail) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.once('line', (line) => ok(line));
+    child.once('exit', (code) => fail(new Error(`the fixture exited with ${code}`)));
+  });
+  return { child, ports: JSON.parse(first) as { oidcPort: number; upstreamPort: number } };
+}
+
+/** Runs a child pinned to the gateway's core and parses its last stdout line as JSON. */
+function joseCeiling(cpu: string | undefined): number | undefined {
+  const [command, args] = pinned(cpu, process.execPath, [join(import.meta.dirname, 'jose-ceiling.ts'), '3']);
+  const out = execFileSync(command, args, { encoding: 'utf8' }).trim().split('\n').at(-1) ?? '{}';
+  return (JSON.parse(out) as { verifiesPerSecond?: number }).verifiesPerSecond;
+}
+
+async function bench(options: BenchOptions, log: (line: string) => void): Promise<BenchReport> {
+  const placement = planCpus();
+  pinSelf(placement.loadgen);
+  const tool = pickLoadTool();
+  if (options.build) {
+    log('building dist/ (tsc -p tsconfig.build.json)');
+    execFileSync(join(REPO, 'node_modules/.bin/tsc'), ['-p', join(REPO, 'tsconfig.build.json')], {
+      stdio: 'inherit',
+    });
+  }
+  const work = await mkdtemp(join(tmpdir(), 'cg-bench-'));
+  const keys = generateBenchKeys();
+  const credential = randomBytes(24).toString('base64url');
+  let fixture: ChildProcessWithoutNullStreams | undefined;
+  let gateway: GatewayProcess | undefined;
+  try {
+    const started = await startFixture(JSON.stringify(jwksOf(keys)), credential, placement.loadgen);
+    fixture = started.child;
+    const issuer = `http://127.0.0.1:${started.ports.oidcPort}${REALM_PATH}`;
+    const upstream = `http://127.0.0.1:${started.ports.upstreamPort}`;
+    const shape = { issuer, audience: AUDIENCE, scope: `openid profile ${SCOPE}` };
+    const files = {
+      valid: join(work, 'valid.txt'),
+      'never-seen': join(work, 'never-seen.txt'),
+      invalid: join(work, 'invalid.txt'),
+    };
+    log(`minting 1,000 valid, 1,000 bad-signature and ${options.neverSeenTokens} never-seen tokens`);
+    await mintTokens(files.valid, keys.signing, keys.signing.kid, shape, 1000);
+    await mintTokens(files.invalid, keys.rogue, keys.signing.kid, shape, 1000);
+    if (options.only.includes('never-seen')) {
+      await mintTokens(files['never-seen'], keys.signing, keys.signing.kid, shape, options.neverSeenTokens);
+    }
+    log('measuring one jose verification on the gateway core');
+    const joseVerifiesPerSecond = joseCeiling(placement.gateway);
+    gateway = await startGatewayProcess({
+      repo: REPO,
+      workDir: work,
+      policy: benchPolicy({ issuer, audience: AUDIENCE, scope: SCOPE, upstreamUrl: upstream }),
+      credential,
+      port: await freePort(),
+      cpu: placement.gateway,
+      nodeFlags:
+        options.cpuProfDir === undefined
+          ? []
+          : ['--cpu-prof', `--cpu-prof-dir=${resolve(options.cpuProfDir)}`],
+      logLevel: options.logLevel,
+    });
+    const token = readFileSync(files.valid, 'utf8').split('\n', 1)[0] ?? '';
+    const invalid = readFileSync(files.invalid, 'utf8').split('\n', 1)[0] ?? '';
+    await checkBeforeTiming({ gateway: gateway.url, upstream, token, invalid });
+    const ctx = {
+      tool,
+      baseUrl: { upstream, gateway: gateway.url },
+      tokenFiles: files,
+      gatewayPid: gateway.pid,
+      connections: options.connections,
+      warmupSeconds: options.warmupSeconds,
+      durationSeconds: options.durationSeconds,
+      cpu: placement.loadgen,
+    };
+    const load: LoadMeasurement[] = [];
+    for (const scenario of LOAD_SCENARIOS.filter((s) => options.only.includes(s.id))) {
+      log(`load: ${scenario.title}`);
+      const m = await runLoadScenario(scenario, ctx);
+      log(`  ${m.load.rps.toFixed(0)} req/s, p99 ${m.load.p99Ms.toFixed(2)} ms`);
+      load.push(m);
+    }
+    const streaming = options.streaming
+      ? (log(
+          `streaming: ${options.streamBytes / 1024 / 1024} MiB up and down, direct and through the gateway`,
+        ),
+        await runStreaming({
+          baseUrl: ctx.baseUrl,
+          token,
+          gatewayPid: gateway.pid,
+          bytes: options.streamBytes,
+        }))
+      : [];
+    return {
+      machine: {
+        date: new Date().toISOString(),
+        cpuModel: cpuModel(),
+        cores: cpus().length,
+        node: process.versions.node,
+        loadTool: tool,
+        pinning: placement.note,
+        connections: options.connections,
+        durationSeconds: options.durationSeconds,
+        warmupSeconds: options.warmupSeconds,
+      },
+      load,
+      skipped: SKIPPED_SCENARIOS,
+      streaming,
+      joseVerifiesPerSecond,
+      targets: evaluateTargets(load, streaming, joseVerifiesPerSecond),
+    };
+  } finally {
+    await gateway?.stop();
+    fixture?.stdin.end();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions | 'help';
+  try {
+    options = parseBenchOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+  const report = await bench(options, log);
+  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `\n${formatReport(report)}\n`);
+  return 0;
+}
+
+process.exitCode = await main();

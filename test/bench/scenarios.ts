@@ -1,0 +1,179 @@
+/**
+ * What one `npm run bench` measures. Load scenarios run the load generator for a warm-up (thrown
+ * away) and then the timed window, while the gateway's RSS and CPU are sampled; streaming
+ * scenarios move one large body each way, through the gateway and direct.
+ */
+import { runLoad, type LoadResult, type LoadTool } from './load.ts';
+import { sampleUsage, type Usage } from './proc-stats.ts';
+import { transfer, type TransferResult } from './streaming.ts';
+
+export interface LoadScenario {
+  readonly id: string;
+  readonly title: string;
+  /** `upstream` is the direct run; `gateway` goes through the gateway. */
+  readonly target: 'upstream' | 'gateway';
+  readonly path: string;
+  readonly tokens: 'none' | 'valid' | 'never-seen' | 'invalid';
+  /** First N tokens of the file (0 = all). */
+  readonly tokenLimit: number;
+  /** Status every response must have: 2xx unless a refusal is the point. */
+  readonly expect: 'ok' | 'refused';
+}
+
+/**
+ * The scenarios, in run order. `never-seen` cycles through more tokens than the gateway's
+ * verified-token cache holds (10,000 by default), so with LRU eviction every request is a miss.
+ */
+export const LOAD_SCENARIOS: readonly LoadScenario[] = [
+  {
+    id: 'direct',
+    title: 'direct (wrk -> upstream)',
+    target: 'upstream',
+    path: '/api/v1/echo',
+    tokens: 'valid',
+    tokenLimit: 1,
+    expect: 'ok',
+  },
+  {
+    id: 'anonymous',
+    title: 'gateway, anonymous route',
+    target: 'gateway',
+    path: '/anon/v1/echo',
+    tokens: 'none',
+    tokenLimit: 0,
+    expect: 'ok',
+  },
+  {
+    id: 's1-one-token',
+    title: 'gateway, one token reused (S1)',
+    target: 'gateway',
+    path: '/api/v1/echo',
+    tokens: 'valid',
+    tokenLimit: 1,
+    expect: 'ok',
+  },
+  {
+    id: 's2-1000-tokens',
+    title: 'gateway, 1,000 tokens round-robin (S2)',
+    target: 'gateway',
+    path: '/api/v1/echo',
+    tokens: 'valid',
+    tokenLimit: 1000,
+    expect: 'ok',
+  },
+  {
+    id: 'never-seen',
+    title: 'gateway, every token new to the cache',
+    target: 'gateway',
+    path: '/api/v1/echo',
+    tokens: 'never-seen',
+    tokenLimit: 0,
+    expect: 'ok',
+  },
+  {
+    id: 'invalid-flood',
+    title: 'gateway, 1,000 bad-signature tokens (401)',
+    target: 'gateway',
+    path: '/api/v1/echo',
+    tokens: 'invalid',
+    tokenLimit: 1000,
+    expect: 'refused',
+  },
+];
+
+/** Scenarios the issue names that this build cannot run yet, with the reason shown in the report. */
+export const SKIPPED_SCENARIOS: readonly { readonly id: string; readonly reason: string }[] = [
+  { id: 'rate-limit', reason: 'no rate limit in this build yet (issue: rate limiting)' },
+];
+
+export interface LoadMeasurement {
+  readonly scenario: LoadScenario;
+  readonly load: LoadResult;
+  /** Gateway usage over the timed window; undefined for `direct`. */
+  readonly usage: Usage | undefined;
+  /** Gateway CPU microseconds per request. */
+  readonly cpuUsPerRequest: number | undefined;
+}
+
+export interface LoadRunContext {
+  readonly tool: LoadTool;
+  readonly baseUrl: { readonly upstream: string; readonly gateway: string };
+  readonly tokenFiles: { readonly valid: string; readonly 'never-seen': string; readonly invalid: string };
+  readonly gatewayPid: number;
+  readonly connections: number;
+  readonly warmupSeconds: number;
+  readonly durationSeconds: number;
+  readonly cpu: string | undefined;
+}
+
+export async function runLoadScenario(s: LoadScenario, ctx: LoadRunContext): Promise<LoadMeasurement> {
+  const spec = {
+    url: `${ctx.baseUrl[s.target]}${s.path}`,
+    method: 'GET',
+    tokensFile: s.tokens === 'none' ? undefined : ctx.tokenFiles[s.tokens],
+    tokenLimit: s.tokenLimit,
+    connections: ctx.connections,
+    cpu: ctx.cpu,
+  };
+  if (ctx.warmupSeconds > 0) await runLoad(ctx.tool, { ...spec, durationSeconds: ctx.warmupSeconds });
+  const sampler = s.target === 'gateway' ? sampleUsage(ctx.gatewayPid) : undefined;
+  const load = await runLoad(ctx.tool, { ...spec, durationSeconds: ctx.durationSeconds });
+  const usage = sampler?.stop();
+  const failed = s.expect === 'ok' ? load.non2xx : load.requests - load.non2xx;
+  if (failed > 0 || load.socketErrors > 0) {
+    throw new Error(
+      `${s.id}: ${failed} responses not ${s.expect === 'ok' ? '2xx' : 'refused'}, ${load.socketErrors} socket errors`,
+    );
+  }
+  const cpuUsPerRequest =
+    usage?.cpuSeconds === undefined || load.requests === 0
+      ? undefined
+      : (usage.cpuSeconds * 1e6) / load.requests;
+  return { scenario: s, load, usage, cpuUsPerRequest };
+}
+
+export interface StreamMeasurement {
+  readonly direction: 'upload' | 'download';
+  readonly direct: TransferResult;
+  readonly gateway: TransferResult;
+  /** Gateway RSS growth during the gateway transfer, bytes. */
+  readonly rssGrowth: number | undefined;
+  readonly peakRss: number | undefined;
+}
+
+export interface StreamRunContext {
+  readonly baseUrl: { readonly upstream: string; readonly gateway: string };
+  readonly token: string;
+  readonly gatewayPid: number;
+  readonly bytes: number;
+}
+
+/** One transfer each way, direct then through the gateway (after a small warm-up transfer). */
+export async function runStreaming(ctx: StreamRunContext): Promise<StreamMeasurement[]> {
+  const out: StreamMeasurement[] = [];
+  for (const direction of ['upload', 'download'] as const) {
+    const path = `/api/v1/${direction}`;
+    const spec = (base: string, bytes: number) => ({
+      url: `${base}${path}`,
+      direction,
+      bytes,
+      token: ctx.token,
+    });
+    await transfer(spec(ctx.baseUrl.gateway, 8 * 1024 * 1024));
+    const direct = await transfer(spec(ctx.baseUrl.upstream, ctx.bytes));
+    const sampler = sampleUsage(ctx.gatewayPid, 20);
+    const gateway = await transfer(spec(ctx.baseUrl.gateway, ctx.bytes));
+    const usage = sampler.stop();
+    if (direct.status !== 200 || gateway.status !== 200) {
+      throw new Error(
+        `streaming ${direction}: status ${direct.status} direct, ${gateway.status} through the gateway`,
+      );
+    }
+    const rssGrowth =
+      usage.peakRss === undefined || usage.startRss === undefined
+        ? undefined
+        : usage.peakRss - usage.startRss;
+    out.push({ direction, direct, gateway, rssGrowth, peakRss: usage.peakRss });
+  }
+  return out;
+}

@@ -1,0 +1,184 @@
+/**
+ * The verified-token cache inside `authenticate`, against the real local IdP: a token seen again
+ * skips the signature verification, yet every rule a fresh verification applies still holds —
+ * claims per request, exp, key removal, the stale window, the route's alg allowlist — and an
+ * edited payload under a cached signature is refused.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { authenticate, type AuthenticateOptions, type Principal } from '../../src/auth/authenticate.ts';
+import { IssuerRegistry } from '../../src/auth/issuer-registry.ts';
+import { VerifiedTokenCache } from '../../src/auth/verified-token-cache.ts';
+import { startLocalIdp, type LocalIdp } from '../../src/dev/local-idp.ts';
+import { GatewayError } from '../../src/errors.ts';
+import type { JwtRequirements } from '../../src/policy/route.ts';
+import {
+  accessClaims,
+  jwtRequirements,
+  ManualClock,
+  RecordingTrace,
+  withPayload,
+} from '../fixtures/tokens.ts';
+
+describe('verified-token cache in authenticate', () => {
+  let idp: LocalIdp;
+  let clock: ManualClock;
+  let registry: IssuerRegistry;
+  let cache: VerifiedTokenCache;
+  let route: JwtRequirements;
+
+  const run = (token: string, jwt = route, options: Partial<AuthenticateOptions> = {}): Promise<Principal> =>
+    authenticate({ authorization: [`Bearer ${token}`], query: '' }, jwt, registry, {
+      maxTokenBytes: 8192,
+      now: clock.now,
+      cache,
+      ...options,
+    });
+  const code = async (token: string, jwt = route): Promise<string> => {
+    try {
+      await run(token, jwt);
+      return 'ok';
+    } catch (err) {
+      assert.ok(err instanceof GatewayError, String(err));
+      return err.code;
+    }
+  };
+  const token = (overrides: Record<string, unknown> = {}): string =>
+    idp.signToken(
+      accessClaims(idp.issuer, {
+        iat: Math.floor(clock.now() / 1000),
+        exp: Math.floor(clock.now() / 1000) + 300,
+        ...overrides,
+      }),
+    );
+
+  before(async () => {
+    idp = await startLocalIdp({
+      realm: 'cache',
+      clients: [{ clientId: 'spark-client', clientSecret: 's3cret', scope: 'spark' }],
+      audience: 'product-factory',
+      scopes: ['spark', 'reports'],
+    });
+  });
+  after(async () => {
+    await idp.close();
+  });
+  beforeEach(async () => {
+    clock = new ManualClock();
+    registry = new IssuerRegistry({
+      now: clock.now,
+      cacheMaxAgeSeconds: 600,
+      cooldownSeconds: 30,
+      staleSeconds: 3600,
+    });
+    // Entries may outlive the JWKS max age here, so a hit must consult the key store itself.
+    cache = new VerifiedTokenCache({ maxAgeSeconds: 86_400 });
+    route = jwtRequirements(idp.issuer);
+    registry.register(route);
+    assert.equal(await registry.whenReady(), true);
+    idp.resetStats();
+  });
+  afterEach(() => {
+    registry.close();
+  });
+
+  it('serves a token seen again from the cache: the same frozen claims, one entry', async () => {
+    const t = token();
+    const first = await run(t);
+    const second = await run(t);
+    assert.equal(second.claims, first.claims, 'not parsed again: the cached payload');
+    assert.ok(Object.isFrozen(second.claims));
+    assert.equal(second.token, t);
+    assert.equal(second.subject, 'service-account-spark');
+    assert.equal(cache.size, 1);
+  });
+
+  it('caches by default (one cache per registry) and not with cache: false', async () => {
+    const t = token();
+    const a = await run(t, route, { cache: undefined });
+    const b = await run(t, route, { cache: undefined });
+    assert.equal(a.claims, b.claims);
+    const c = await run(t, route, { cache: false });
+    const d = await run(t, route, { cache: false });
+    assert.notEqual(c.claims, d.claims);
+  });
+
+  it("still checks each route's claims on a cached token", async () => {
+    const t = token();
+    assert.equal(await code(t), 'ok');
+    assert.equal(
+      await code(t, jwtRequirements(idp.issuer, { audiences: ['other-api'] })),
+      'token_audience_invalid',
+    );
+    assert.equal(
+      await code(t, jwtRequirements(idp.issuer, { requiredScopes: { match: 'all', values: ['reports'] } })),
+      'insufficient_scope',
+    );
+    assert.equal(await code(t), 'ok');
+  });
+
+  it('never accepts a cached token past exp', async () => {
+    const t = token();
+    assert.equal(await code(t), 'ok');
+    clock.advanceSeconds(300 + 30); // exp + the route's clock skew
+    assert.equal(await code(t), 'token_expired');
+    assert.equal(cache.size, 0, 'the entry is gone at exp');
+  });
+
+  it('refuses an edited payload under the signature of a cached token', async () => {
+    const t = token();
+    assert.equal(await code(t), 'ok');
+    const forged = withPayload(
+      t,
+      accessClaims(idp.issuer, { sub: 'admin', exp: Math.floor(clock.now() / 1000) + 300 }),
+    );
+    assert.equal(await code(forged), 'token_signature_invalid');
+  });
+
+  it("refuses a cached token on a route whose alg allowlist does not include the token's alg", async () => {
+    const t = token();
+    assert.equal(await code(t), 'ok');
+    assert.equal(
+      await code(t, jwtRequirements(idp.issuer, { algorithms: ['ES256'] })),
+      'token_algorithm_not_allowed',
+    );
+  });
+
+  it('drops cached tokens when the key set changes: a removed key stops accepting', async () => {
+    const t = token({ exp: Math.floor(clock.now() / 1000) + 86_000 });
+    assert.equal(await code(t), 'ok');
+    await idp.rotateKeys({ keepOld: false });
+    clock.advanceSeconds(601); // past JWKS max age: the hit asks the key store, which refetches
+    assert.equal(await code(t), 'token_key_not_found');
+    assert.equal(idp.stats().jwks, 1, 'one refetch');
+    assert.equal(await code(token()), 'ok', 'tokens of the new key pass');
+  });
+
+  it('applies the stale window to cached tokens while the IdP is down', async () => {
+    const t = token({ exp: Math.floor(clock.now() / 1000) + 86_000 });
+    assert.equal(await code(t), 'ok');
+    await idp.stop();
+    try {
+      clock.advanceSeconds(601);
+      assert.equal(await code(t), 'ok', 'stale keys are still trusted within the window');
+      clock.advanceSeconds(3600);
+      assert.equal(await code(t), 'issuer_unavailable');
+    } finally {
+      await idp.start();
+    }
+  });
+
+  it('verifies the signature when tracing (explain), so the trace shows it', async () => {
+    const t = token();
+    assert.equal(await code(t), 'ok');
+    const trace = new RecordingTrace();
+    await authenticate(
+      { authorization: [`Bearer ${t}`], query: '' },
+      route,
+      registry,
+      { maxTokenBytes: 8192, now: clock.now, cache },
+      trace,
+    );
+    assert.ok(trace.summary().includes('signature:ok'), trace.summary().join(' '));
+  });
+});
