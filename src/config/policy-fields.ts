@@ -8,6 +8,7 @@ import { isGatewayError } from '../errors.ts';
 import { parseIp } from '../ipfilter/ip-address.ts';
 import { parseAddressEntry } from '../ipfilter/ip-filter.ts';
 import { parsePathPattern } from '../policy/path-pattern.ts';
+import { HOP_BY_HOP_HEADERS } from '../proxy/hop-by-hop.ts';
 import { parseRequestTarget } from '../policy/request-path.ts';
 import { normalizeHost } from '../policy/route-table.ts';
 
@@ -31,20 +32,12 @@ export const DEFAULT_ALGORITHMS = ['RS256', 'PS256', 'ES256'] as const;
  * ones the proxy owns, and the forwarding headers the gateway writes itself.
  */
 export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
+  ...HOP_BY_HOP_HEADERS,
   'host',
   'content-length',
   'content-type',
   'content-encoding',
   'expect',
-  'proxy-authorization',
-  'proxy-authenticate',
   'forwarded',
   'x-forwarded-for',
   'x-forwarded-host',
