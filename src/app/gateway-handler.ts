@@ -31,6 +31,15 @@ export function requestIdOf(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+/**
+ * The scheme the client used: a trusted proxy that terminated TLS says so in X-Forwarded-Proto;
+ * anyone else is believed to have spoken plain HTTP to this listener.
+ */
+function forwardedProto(req: IncomingMessage): 'http' | 'https' {
+  const given = req.headers['x-forwarded-proto'];
+  return typeof given === 'string' && given.trim().toLowerCase() === 'https' ? 'https' : 'http';
+}
+
 export type GatewayHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
@@ -39,6 +48,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     const requestId = requestIdOf(req);
     const peer = req.socket.remoteAddress;
     const clientIp = deps.clientIp(peer, req.headers['x-forwarded-for']);
+    const trustedPeer = deps.isTrustedPeer(peer);
     const method = req.method ?? 'GET';
     const seen: { route?: CompiledRoute; path?: string } = {};
     let decision: Decision | undefined;
@@ -58,8 +68,8 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
       const result = await deps.forward(req, res, decision.route, {
         requestId,
         clientIp,
-        trustedPeer: deps.isTrustedPeer(peer),
-        proto: 'http',
+        trustedPeer,
+        proto: trustedPeer ? forwardedProto(req) : 'http',
         path: decision.path,
         search: decision.search,
         claimHeaders: claimHeaders(decision.route, decision.principal?.claims),
