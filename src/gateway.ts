@@ -52,14 +52,24 @@ export async function startGateway(settings: Settings, logger: Logger): Promise<
   issuers.sync(policySet.issuers);
 
   const pools = new UpstreamPools();
-  const credentials = new CredentialRegistry({ logger });
+  const credentials = new CredentialRegistry({
+    logger,
+    keyVault: {
+      credential: settings.azureCredential,
+      disableChallengeResourceVerification: settings.keyVaultDisableChallengeResourceVerification,
+    },
+    keyVaultRefreshSeconds: settings.keyVaultRefreshSeconds,
+    keyVaultTimeoutMs: settings.keyVaultTimeoutMs,
+    secretExpiryWarningDays: settings.secretExpiryWarningDays,
+    secretRotationGraceSeconds: settings.secretRotationGraceSeconds,
+  });
   credentials.sync(policySet.routes);
   const trusted = compileIpFilter({ action: 'allow', addresses: settings.trustedProxies });
   const drain = new Drain();
 
   const handler = createGatewayHandler({
     context: () => ({ table: policySet.table, issuers, maxTokenBytes: settings.maxTokenBytes }),
-    forward: createForwarder({ pools, credentials }),
+    forward: createForwarder({ pools, credentials, retryBodyBytes: settings.credentialRetryBodyBytes }),
     clientIp: createClientIpResolver(settings.trustedProxies),
     isTrustedPeer: (peer) => peer !== undefined && settings.trustedProxies.length > 0 && trusted.allows(peer),
     maxBodyBytes: settings.maxBodyBytes,
@@ -68,11 +78,14 @@ export async function startGateway(settings: Settings, logger: Logger): Promise<
 
   const readiness = (): ReadinessReport => {
     const issuerStatus = issuers.status();
+    // Readiness fails only while a route has never obtained its credential: one that worked
+    // and fails now keeps serving its last good value, and a restart would not help.
     return {
-      ready: !drain.draining && issuers.ready(),
+      ready: !drain.draining && issuers.ready() && credentials.ready(policySet.routes),
       draining: drain.draining,
       policies: { files: policySet.files.length, routes: policySet.routes.length, loadedAt },
       issuers: issuerStatus,
+      credentials: credentials.statusByRoute(policySet.routes),
     };
   };
 

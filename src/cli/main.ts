@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * `connector-gateway <command>`: serve | lint | explain. Exit codes: 0 ok, 1 failure (bad
+ * `connector-gateway <command>`: serve | lint | explain | check. Exit codes: 0 ok, 1 failure (bad
  * settings, invalid policies, refused decision), 2 usage error.
  */
 import { ConfigError } from '../errors.ts';
+import { checkCommand } from './check.ts';
 import { explainCommand } from './explain.ts';
 import { lintCommand } from './lint.ts';
 import { serveCommand } from './serve.ts';
@@ -13,6 +14,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   serve: serveCommand,
   lint: lintCommand,
   explain: explainCommand,
+  check: checkCommand,
 };
 
 const HELP = `Usage: connector-gateway <command> [options]
@@ -21,6 +23,7 @@ Commands:
   serve     Run the gateway (settings from GATEWAY_* env vars and flags)
   lint      Validate the policy files in a directory
   explain   Show the decision a request would get, without sending it
+  check     Obtain every route's upstream credential (and call its health path)
 
 Run 'connector-gateway <command> --help' for a command's options.
 `;

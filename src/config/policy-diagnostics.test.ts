@@ -45,7 +45,7 @@ describe('placeIssues', () => {
 
   it('lists the allowed keys when nothing is close', () => {
     assert.deepEqual(problems({ ...base, upstream: { url: 'https://u', zzzzzz: 1 } }), [
-      'upstream.zzzzzz (key): unknown key "zzzzzz"; expected one of: url, stripPrefix, timeoutMs, connectTimeoutMs, credential',
+      'upstream.zzzzzz (key): unknown key "zzzzzz"; expected one of: url, stripPrefix, timeoutMs, connectTimeoutMs, credential, healthPath',
     ]);
   });
 

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { isGatewayError } from '../errors.ts';
 import { parseIp } from '../ipfilter/ip-address.ts';
 import { parseAddressEntry } from '../ipfilter/ip-filter.ts';
+import { KEYVAULT_PREFIX, parseKeyVaultRef } from '../policy/keyvault-ref.ts';
 import { parsePathPattern } from '../policy/path-pattern.ts';
 import { HOP_BY_HOP_HEADERS } from '../proxy/hop-by-hop.ts';
 import { parseRequestTarget } from '../policy/request-path.ts';
@@ -54,6 +55,8 @@ const CLAIM_SEGMENT = '[-A-Za-z0-9_:$]+';
 const CLAIM_PATH = new RegExp(`^${CLAIM_SEGMENT}(?:\\.${CLAIM_SEGMENT})*$`);
 const UNSAFE_CLAIM_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 const ENV_REF = /^env:[A-Za-z_][A-Za-z0-9_]*$/;
+// RFC 6749 §3.3 scope-token.
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 /** Checks a path written in a policy; returns a message or undefined. */
 export function policyPathProblem(value: string): string | undefined {
@@ -158,12 +161,60 @@ export const secretField = z
         if (!path.startsWith('/')) return 'file: must be followed by an absolute path';
         return path.includes('\0') ? 'file path must not contain NUL' : undefined;
       }
-      if (value.startsWith('keyvault:'))
-        return 'keyvault: references are not supported yet; use env: or file:';
-      return 'expected a secret reference env:NAME or file:/absolute/path (never the secret itself)';
+      if (value.startsWith(KEYVAULT_PREFIX)) {
+        const parsed = parseKeyVaultRef(value);
+        return 'error' in parsed ? parsed.error : undefined;
+      }
+      return 'expected a secret reference env:NAME, file:/absolute/path or keyvault:https://<vault>/secrets/<name> (never the secret itself)';
     }),
   )
-  .meta({ pattern: '^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.*)$' });
+  .meta({
+    pattern:
+      '^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.*|keyvault:https://[^/?#\\s]+/secrets/[0-9A-Za-z-]+(/[0-9A-Za-z]*)?)$',
+  });
+
+/**
+ * A secret reference as a string, or `{ ref, refreshIntervalSeconds }` to refresh one Key Vault
+ * secret on its own interval.
+ */
+export const secretRefField = z.union([
+  secretField,
+  z
+    .strictObject({
+      ref: secretField,
+      refreshIntervalSeconds: z
+        .int()
+        .min(1)
+        .max(86_400)
+        .optional()
+        .meta({ description: 'Seconds between background re-reads of a keyvault: secret.' }),
+    })
+    .superRefine((value, ctx) => {
+      if (value.refreshIntervalSeconds !== undefined && !value.ref.startsWith(KEYVAULT_PREFIX)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['refreshIntervalSeconds'],
+          message: 'applies to keyvault: references only (file: secrets are watched, env: is read once)',
+          input: value.refreshIntervalSeconds,
+        });
+      }
+    }),
+]);
+
+/** OAuth2 scopes: a list, or one string of space-separated scope tokens (RFC 6749 §3.3). */
+export const scopeListField = z.union([
+  z.string().superRefine(
+    refined((value) =>
+      value
+        .split(' ')
+        .filter((scope) => scope !== '')
+        .every((scope) => SCOPE_TOKEN.test(scope)) && value.trim() !== ''
+        ? undefined
+        : 'expected scope tokens separated by spaces (printable ASCII, no quotes or backslashes; RFC 6749 §3.3)',
+    ),
+  ),
+  z.array(z.string().regex(SCOPE_TOKEN, { error: 'expected a scope token (RFC 6749 §3.3)' })).min(1),
+]);
 
 /** An http(s) URL without userinfo, query or fragment. */
 export function urlField(what: string) {
@@ -208,7 +259,7 @@ export const algorithmField = z.enum(JWT_ALGORITHMS, {
 });
 
 /** RFC 6749 §3.3 scope-token. */
-export const scopeField = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, {
+export const scopeField = z.string().regex(SCOPE_TOKEN, {
   error: 'expected a scope token (printable ASCII, no spaces, quotes or backslashes; RFC 6749 §3.3)',
 });
 

@@ -77,9 +77,25 @@ describe('policy loader errors name file, line, column, field path and what was 
   it('a secret reference that is not env: or file: (without echoing it)', async () => {
     const lines = await errors('invalid/bad-secret-ref');
     assert.deepEqual(lines, [
-      'invalid/bad-secret-ref/policy.yaml:11:17: routes[0].upstream.credential.secret: expected a secret reference env:NAME or file:/absolute/path (never the secret itself)',
+      'invalid/bad-secret-ref/policy.yaml:11:17: routes[0].upstream.credential.secret: expected a secret reference env:NAME, file:/absolute/path or keyvault:https://<vault>/secrets/<name> (never the secret itself)',
     ]);
     assert.ok(!lines.join('\n').includes('s3cr3t'));
+  });
+
+  it('keyvault: references and client credentials fields, each error at its field', async () => {
+    const at = 'invalid/bad-credentials/policy.yaml';
+    assert.deepEqual(await errors('invalid/bad-credentials'), [
+      `${at}:11:17: routes[0].upstream.credential.secret: the Key Vault URL must use https`,
+      `${at}:21:16: routes[1].upstream.credential.secret.ref: expected https://<vault>/secrets/<name> or https://<vault>/secrets/<name>/<version>`,
+      `${at}:22:35: routes[1].upstream.credential.secret.refreshIntervalSeconds: must be at least 1, got 0`,
+      `${at}:31:19: routes[2].upstream.credential.clientId: applies to type clientCredentials only`,
+      `${at}:34:35: routes[2].upstream.credential.secret.refreshIntervalSeconds: applies to keyvault: references only (file: secrets are watched, env: is read once)`,
+      `${at}:46:21: routes[3].upstream.credential.authMethod: expected one of "client_secret_basic", "client_secret_post", "private_key_jwt"; got "client_secret_jwt"`,
+      `${at}:47:16: routes[3].upstream.credential.scope: expected scope tokens separated by spaces (printable ASCII, no quotes or backslashes; RFC 6749 §3.3)`,
+      `${at}:55:9: routes[4].upstream.credential.tokenUrl: required: the token endpoint (or issuer, to find it by discovery)`,
+      `${at}:55:9: routes[4].upstream.credential.privateKey: required for authMethod private_key_jwt: a secret reference of the signing key`,
+      `${at}:58:23: routes[4].upstream.credential.clientSecret: not used by authMethod private_key_jwt (it signs with privateKey)`,
+    ]);
   });
 
   it('invalid and reserved header names', async () => {
@@ -162,6 +178,80 @@ describe('policy loader errors name file, line, column, field path and what was 
       },
     );
     await assert.rejects(loadPolicies(join(FIXTURES, 'invalid/no-policy-files'), DEFAULTS), ConfigError);
+  });
+});
+
+describe('policy loader: upstream credentials', () => {
+  it('compiles keyvault: references and client credentials with their defaults', async () => {
+    const set = await loadPolicies(join(FIXTURES, 'credentials'), DEFAULTS);
+    const [versionless, pinned, entra, keycloak] = set.routes.map((r) => r.upstream);
+    assert.deepEqual(versionless?.credential, {
+      type: 'apiKey',
+      header: 'x-functions-key',
+      secret: {
+        kind: 'keyvault',
+        vaultUrl: 'https://my-vault.vault.azure.net',
+        name: 'adls-func-key',
+        version: undefined,
+        refreshIntervalSeconds: undefined,
+        text: 'keyvault:https://my-vault.vault.azure.net/secrets/adls-func-key',
+      },
+    });
+    assert.equal(versionless?.healthPath, '/health');
+    assert.equal(pinned?.healthPath, undefined);
+    assert.deepEqual(pinned?.credential?.type === 'bearer' ? pinned.credential.secret : undefined, {
+      kind: 'keyvault',
+      vaultUrl: 'https://my-vault.vault.azure.net',
+      name: 'other-key',
+      version: '0123456789abcdef0123456789abcdef',
+      refreshIntervalSeconds: 60,
+      text: 'keyvault:https://my-vault.vault.azure.net/secrets/other-key/0123456789abcdef0123456789abcdef',
+    });
+    assert.deepEqual(entra?.credential, {
+      type: 'clientCredentials',
+      header: 'authorization',
+      tokenUrl: 'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/oauth2/v2.0/token',
+      issuer: undefined,
+      clientId: 'gateway',
+      authMethod: 'client_secret_post',
+      clientSecret: {
+        kind: 'keyvault',
+        vaultUrl: 'https://my-vault.vault.azure.net',
+        name: 'gateway-client-secret',
+        version: undefined,
+        refreshIntervalSeconds: undefined,
+        text: 'keyvault:https://my-vault.vault.azure.net/secrets/gateway-client-secret',
+      },
+      privateKey: undefined,
+      keyId: undefined,
+      signingAlgorithm: 'RS256',
+      scope: 'api://entra-app/.default',
+      audience: undefined,
+      resource: undefined,
+      refreshSkewSeconds: 60,
+      timeoutMs: 10_000,
+    });
+    assert.deepEqual(keycloak?.credential, {
+      type: 'clientCredentials',
+      header: 'x-upstream-authorization',
+      tokenUrl: undefined,
+      issuer: 'https://keycloak.example.com/realms/connectors',
+      clientId: 'gateway',
+      authMethod: 'private_key_jwt',
+      clientSecret: undefined,
+      privateKey: {
+        kind: 'file',
+        path: '/var/run/secrets/gateway/client-key.pem',
+        text: 'file:/var/run/secrets/gateway/client-key.pem',
+      },
+      keyId: 'gateway-2025',
+      signingAlgorithm: 'PS256',
+      scope: 'read write',
+      audience: 'keycloak-app',
+      resource: undefined,
+      refreshSkewSeconds: 30,
+      timeoutMs: 5000,
+    });
   });
 });
 

@@ -149,7 +149,7 @@ describe('route rules', () => {
     ]);
   });
 
-  it('secret references: env names and absolute files only', () => {
+  it('secret references: env names, absolute files and Key Vault secret identifiers', () => {
     const credential = (secret: string) => ({
       upstream: { url: 'https://u', credential: { type: 'bearer', secret } },
     });
@@ -159,8 +159,19 @@ describe('route rules', () => {
     assert.deepEqual(check(credential('file:relative/path')), [
       'upstream.credential.secret: file: must be followed by an absolute path',
     ]);
-    assert.deepEqual(check(credential('keyvault:https://v.vault.azure.net/secrets/k')), [
-      'upstream.credential.secret: keyvault: references are not supported yet; use env: or file:',
+    assert.deepEqual(check(credential('keyvault:https://v.vault.azure.net/secrets/k')), []);
+    assert.deepEqual(check(credential('keyvault:https://v.vault.azure.net/secrets/k/0a1b2c')), []);
+    assert.deepEqual(check(credential('keyvault:https://v.vault.azure.net/secrets/k?x=1')), [
+      'upstream.credential.secret: the Key Vault URL must not have a query or fragment',
+    ]);
+    assert.deepEqual(check(credential('keyvault:https://v.vault.azure.net/secrets/bad_name')), [
+      'upstream.credential.secret: the secret name must be 1-127 letters, digits or dashes',
+    ]);
+    assert.deepEqual(check(credential('keyvault:https://v.vault.azure.net/secrets/k/1/2')), [
+      'upstream.credential.secret: expected https://<vault>/secrets/<name> or https://<vault>/secrets/<name>/<version>',
+    ]);
+    assert.deepEqual(check(credential('keyvault:not a url')), [
+      'upstream.credential.secret: keyvault: must be followed by a secret identifier URL (https://<vault>/secrets/<name>)',
     ]);
   });
 });

@@ -60,14 +60,84 @@ export function jwtRules(jwt: JwtShape, ctx: Ctx): void {
   }
 }
 
-/** `credential`: an API key has no conventional header, so it must be named. */
-export function credentialRules(credential: { type: string; header?: string | undefined }, ctx: Ctx): void {
-  if (credential.type === 'apiKey' && credential.header === undefined) {
-    issue(
-      ctx,
-      ['header'],
-      'required for type apiKey: the header the upstream expects the key in (e.g. x-functions-key)',
-    );
+/** Credential fields that only a `clientCredentials` credential may have. */
+export const CLIENT_CREDENTIALS_ONLY = [
+  'tokenUrl',
+  'issuer',
+  'clientId',
+  'clientSecret',
+  'privateKey',
+  'keyId',
+  'signingAlgorithm',
+  'authMethod',
+  'scope',
+  'audience',
+  'resource',
+  'refreshSkewSeconds',
+  'timeoutMs',
+] as const;
+
+type CredentialShape = {
+  type: string;
+  header?: string | undefined;
+  secret?: unknown;
+  authMethod?: string | undefined;
+} & { [K in Exclude<(typeof CLIENT_CREDENTIALS_ONLY)[number], 'authMethod'>]?: unknown };
+
+/**
+ * `credential`: which fields each type needs. An API key has no conventional header, so it
+ * must be named; static types need a secret; client credentials need a client, one way to find
+ * the token endpoint and the client authentication its method uses.
+ */
+export function credentialRules(credential: CredentialShape, ctx: Ctx): void {
+  if (credential.type !== 'clientCredentials') {
+    if (credential.type === 'apiKey' && credential.header === undefined) {
+      issue(
+        ctx,
+        ['header'],
+        'required for type apiKey: the header the upstream expects the key in (e.g. x-functions-key)',
+      );
+    }
+    if (credential.secret === undefined) {
+      issue(
+        ctx,
+        ['secret'],
+        `required for type ${credential.type}: a secret reference (env:, file: or keyvault:)`,
+      );
+    }
+    for (const key of CLIENT_CREDENTIALS_ONLY) {
+      if (credential[key] !== undefined) issue(ctx, [key], `applies to type clientCredentials only`);
+    }
+    return;
+  }
+  if (credential.secret !== undefined) {
+    issue(ctx, ['secret'], 'not used by type clientCredentials; the client secret goes in clientSecret');
+  }
+  if (credential.clientId === undefined) issue(ctx, ['clientId'], 'required for type clientCredentials');
+  if (credential.tokenUrl === undefined && credential.issuer === undefined) {
+    issue(ctx, ['tokenUrl'], 'required: the token endpoint (or issuer, to find it by discovery)');
+  } else if (credential.tokenUrl !== undefined && credential.issuer !== undefined) {
+    issue(ctx, ['issuer'], 'tokenUrl and issuer are exclusive; give one');
+  }
+  const method = credential.authMethod ?? 'client_secret_basic';
+  if (method === 'private_key_jwt') {
+    if (credential.privateKey === undefined) {
+      issue(
+        ctx,
+        ['privateKey'],
+        'required for authMethod private_key_jwt: a secret reference of the signing key',
+      );
+    }
+    if (credential.clientSecret !== undefined) {
+      issue(ctx, ['clientSecret'], 'not used by authMethod private_key_jwt (it signs with privateKey)');
+    }
+  } else {
+    if (credential.clientSecret === undefined) {
+      issue(ctx, ['clientSecret'], `required for authMethod ${method}: a secret reference`);
+    }
+    for (const key of ['privateKey', 'keyId', 'signingAlgorithm'] as const) {
+      if (credential[key] !== undefined) issue(ctx, [key], 'applies to authMethod private_key_jwt only');
+    }
   }
 }
 

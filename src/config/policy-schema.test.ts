@@ -47,6 +47,8 @@ describe('JSON Schema and validator agree', () => {
     ['test/fixtures/policies/invalid/forbidden-algorithms/policy.yaml', false],
     ['test/fixtures/policies/invalid/no-audiences/policy.yaml', false],
     ['test/fixtures/policies/invalid/bad-secret-ref/policy.yaml', false],
+    ['test/fixtures/policies/credentials/policy.yaml', true],
+    ['test/fixtures/policies/invalid/bad-credentials/policy.yaml', false],
     ['test/fixtures/policies/invalid/exclusive-paths/policy.yaml', false],
     ['test/fixtures/policies/invalid/missing-upstream/policy.yaml', false],
   ];

@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import * as f from './policy-fields.ts';
-import { credentialRules, jwtRules, matchRules, routeRules } from './policy-rules.ts';
+import { Credential } from './policy-credential.ts';
+import { jwtRules, matchRules, routeRules } from './policy-rules.ts';
 
 const Match = z
   .strictObject({
@@ -148,27 +149,6 @@ const ValidateJwt = z
     ],
   });
 
-const Credential = z
-  .strictObject({
-    type: z
-      .enum(['apiKey', 'bearer'])
-      .meta({ description: 'apiKey: the secret as the header value; bearer: Bearer <secret>.' }),
-    header: f.headerField.optional().meta({
-      description: 'Header to send it in; required for apiKey, defaults to authorization for bearer.',
-      examples: ['x-functions-key'],
-    }),
-    secret: f.secretField.meta({
-      description: 'Where the secret comes from: env:NAME or file:/absolute/path. Never the secret itself.',
-      examples: ['env:ADLS_FUNC_KEY', 'file:/var/run/secrets/adls/functions-key'],
-    }),
-  })
-  .superRefine(credentialRules)
-  .meta({
-    description: "The connector's own credential, added to the upstream request.",
-    if: { properties: { type: { const: 'apiKey' } } },
-    then: { required: ['header'] },
-  });
-
 const Upstream = z.strictObject({
   url: f.urlField('url').meta({
     description: 'Upstream base URL (http or https); its path is prepended to the forwarded path.',
@@ -185,6 +165,11 @@ const Upstream = z.strictObject({
     description: 'Milliseconds to wait for the connection (default: GATEWAY_UPSTREAM_CONNECT_TIMEOUT_MS).',
   }),
   credential: Credential.optional(),
+  healthPath: f.pathField.optional().meta({
+    description:
+      'Path under url that `connector-gateway check` calls (GET, with the credential) to prove the upstream accepts it.',
+    examples: ['/health'],
+  }),
 });
 
 export const RouteSchema = z

@@ -26,6 +26,13 @@ export interface Settings {
   readonly jwksTimeoutMs: number;
   readonly jwksStaleSeconds: number;
   readonly redisUrl: string | undefined;
+  readonly azureCredential: 'managed' | 'default';
+  readonly keyVaultDisableChallengeResourceVerification: boolean;
+  readonly keyVaultRefreshSeconds: number;
+  readonly keyVaultTimeoutMs: number;
+  readonly secretExpiryWarningDays: number;
+  readonly secretRotationGraceSeconds: number;
+  readonly credentialRetryBodyBytes: number;
 }
 
 /**

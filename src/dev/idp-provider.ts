@@ -17,6 +17,11 @@ export interface LocalIdpClient {
   readonly roles?: readonly string[];
   /** Keycloak client roles, issued as `resource_access.<client>.roles`; default none. */
   readonly resourceAccess?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Public keys of a client that authenticates with `private_key_jwt` (RFC 7523) instead of its
+   * secret (Keycloak's "Signed JWT" client authenticator). Default: secret authentication.
+   */
+  readonly jwks?: { readonly keys: readonly Record<string, unknown>[] };
 }
 
 export interface ProviderSetup {
@@ -65,7 +70,11 @@ function configuration(
       grant_types: ['client_credentials'],
       redirect_uris: [],
       response_types: [],
-      token_endpoint_auth_method: authMethod,
+      // A client with keys authenticates with a signed assertion in the form body, whichever
+      // provider instance serves it (the local IdP routes requests without Authorization to `post`).
+      ...(client.jwks === undefined
+        ? { token_endpoint_auth_method: authMethod }
+        : { token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [...client.jwks.keys] } }),
     })),
     jwks: { keys: [...setup.keys] },
     scopes: ['openid', ...setup.scopes],

@@ -25,7 +25,9 @@ declare module 'oidc-provider' {
     grant_types: string[];
     redirect_uris: string[];
     response_types: string[];
-    token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post';
+    token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+    /** Public keys, for private_key_jwt clients. */
+    jwks?: { keys: Record<string, unknown>[] };
   }
 
   export interface ClientInfo {

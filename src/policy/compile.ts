@@ -5,6 +5,7 @@
 import type { PolicyRoute } from '../config/policy-schema.ts';
 import { ConfigError } from '../errors.ts';
 import { compileIpFilter } from '../ipfilter/ip-filter.ts';
+import { KEYVAULT_PREFIX, parseKeyVaultRef } from './keyvault-ref.ts';
 import { normalizePrefix } from './path-pattern.ts';
 import type {
   CompiledRoute,
@@ -34,11 +35,22 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** `env:NAME` / `file:/path` → SecretRef; throws ConfigError for anything else. */
-export function parseSecretRef(text: string): SecretRef {
+/** A secret reference as written in a policy: the string, or `{ ref, refreshIntervalSeconds }`. */
+export type SecretRefInput =
+  string | { readonly ref: string; readonly refreshIntervalSeconds?: number | undefined };
+
+/** `env:NAME` / `file:/path` / `keyvault:https://...` → SecretRef; throws ConfigError for anything else. */
+export function parseSecretRef(input: SecretRefInput): SecretRef {
+  const text = typeof input === 'string' ? input : input.ref;
   if (text.startsWith('env:')) return { kind: 'env', name: text.slice(4), text };
   if (text.startsWith('file:/')) return { kind: 'file', path: text.slice(5), text };
-  throw new ConfigError(`secret reference must be env:NAME or file:/absolute/path`);
+  if (text.startsWith(KEYVAULT_PREFIX)) {
+    const parsed = parseKeyVaultRef(text);
+    if ('error' in parsed) throw new ConfigError(`secret reference: ${parsed.error}`);
+    const refreshIntervalSeconds = typeof input === 'string' ? undefined : input.refreshIntervalSeconds;
+    return { kind: 'keyvault', ...parsed, refreshIntervalSeconds, text };
+  }
+  throw new ConfigError(`secret reference must be env:NAME, file:/absolute/path or keyvault:https://...`);
 }
 
 /** `{issuer}/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4). */
@@ -86,11 +98,7 @@ function compileUpstream(upstream: PolicyRoute['upstream'], defaults: CompileDef
   const url = new URL(upstream.url);
   const strip = upstream.stripPrefix === undefined ? '' : normalizePrefix(upstream.stripPrefix);
   const credential = upstream.credential;
-  let spec: CredentialSpec | undefined;
-  if (credential !== undefined) {
-    const header = credential.header ?? 'authorization';
-    spec = { type: credential.type, header, secret: parseSecretRef(credential.secret) };
-  }
+  const spec = credential === undefined ? undefined : compileCredential(credential);
   return {
     origin: url.origin,
     basePath: url.pathname.replace(/\/+$/, ''),
@@ -99,6 +107,43 @@ function compileUpstream(upstream: PolicyRoute['upstream'], defaults: CompileDef
     connectTimeoutMs: upstream.connectTimeoutMs ?? defaults.upstreamConnectTimeoutMs,
     timeoutMs: upstream.timeoutMs ?? defaults.upstreamTimeoutMs,
     credential: spec,
+    ...(upstream.healthPath === undefined ? {} : { healthPath: upstream.healthPath }),
+  };
+}
+
+type PolicyCredential = NonNullable<PolicyRoute['upstream']['credential']>;
+
+/** The schema's cross-field rules guarantee the fields each type needs; re-checked here to fail closed. */
+function compileCredential(credential: PolicyCredential): CredentialSpec {
+  const header = credential.header ?? 'authorization';
+  if (credential.type !== 'clientCredentials') {
+    if (credential.secret === undefined) throw new ConfigError(`credential: secret is required`);
+    return { type: credential.type, header, secret: parseSecretRef(credential.secret) };
+  }
+  if (credential.clientId === undefined) throw new ConfigError('credential: clientId is required');
+  const authMethod = credential.authMethod ?? 'client_secret_basic';
+  const scope = Array.isArray(credential.scope)
+    ? credential.scope.join(' ')
+    : credential.scope
+        ?.split(' ')
+        .filter((s) => s !== '')
+        .join(' ');
+  return {
+    type: 'clientCredentials',
+    header,
+    tokenUrl: credential.tokenUrl,
+    issuer: credential.issuer,
+    clientId: credential.clientId,
+    authMethod,
+    clientSecret: credential.clientSecret === undefined ? undefined : parseSecretRef(credential.clientSecret),
+    privateKey: credential.privateKey === undefined ? undefined : parseSecretRef(credential.privateKey),
+    keyId: credential.keyId,
+    signingAlgorithm: credential.signingAlgorithm ?? 'RS256',
+    scope,
+    audience: credential.audience,
+    resource: credential.resource,
+    refreshSkewSeconds: credential.refreshSkewSeconds ?? 60,
+    timeoutMs: credential.timeoutMs ?? 10_000,
   };
 }
 

@@ -70,15 +70,66 @@ export interface JwtRequirements {
 export type RouteAuth =
   { readonly kind: 'anonymous' } | { readonly kind: 'jwt'; readonly jwt: JwtRequirements };
 
-/** A secret reference: `env:NAME` or `file:/path` (issue 4 adds `keyvault:`). */
+/**
+ * A secret reference: `env:NAME`, `file:/path` or
+ * `keyvault:https://<vault>/secrets/<name>[/<version>]` (the secret identifier URL of Azure Key Vault).
+ */
 export type SecretRef =
   | { readonly kind: 'env'; readonly name: string; readonly text: string }
-  | { readonly kind: 'file'; readonly path: string; readonly text: string };
+  | { readonly kind: 'file'; readonly path: string; readonly text: string }
+  | {
+      readonly kind: 'keyvault';
+      /** The vault's origin, e.g. `https://my-vault.vault.azure.net`. */
+      readonly vaultUrl: string;
+      /** Secret name (1-127 letters, digits and dashes). */
+      readonly name: string;
+      /** A pinned version; undefined = the newest enabled version within its nbf/exp window. */
+      readonly version: string | undefined;
+      /** Seconds between background refreshes; undefined = GATEWAY_KEYVAULT_REFRESH_SECONDS. */
+      readonly refreshIntervalSeconds: number | undefined;
+      /** The reference as written (`keyvault:https://...`), safe to log. */
+      readonly text: string;
+    };
+
+/** How the gateway authenticates at the token endpoint (RFC 6749 §2.3.1, RFC 7523 §2.2). */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+
+/** OAuth 2.0 client credentials grant (RFC 6749 §4.4): the access token is sent as `Bearer <token>`. */
+export interface ClientCredentialsSpec {
+  readonly type: 'clientCredentials';
+  /** Lower-case header; default `authorization`. */
+  readonly header: string;
+  /** The token endpoint; exactly one of tokenUrl and issuer is set. */
+  readonly tokenUrl: string | undefined;
+  /** Issuer whose discovery document names the token endpoint (OpenID Connect Discovery 1.0 §4). */
+  readonly issuer: string | undefined;
+  readonly clientId: string;
+  readonly authMethod: ClientAuthMethod;
+  /** For client_secret_basic and client_secret_post. */
+  readonly clientSecret: SecretRef | undefined;
+  /** For private_key_jwt: a PKCS#8 PEM or a private JWK (JSON). */
+  readonly privateKey: SecretRef | undefined;
+  /** `kid` of the client assertion's header (private_key_jwt). */
+  readonly keyId: string | undefined;
+  /** JWS algorithm of the client assertion (private_key_jwt). Default RS256. */
+  readonly signingAlgorithm: string;
+  /** Space-separated scopes (RFC 6749 §3.3); undefined = none sent. */
+  readonly scope: string | undefined;
+  /** Extra `audience` parameter (Okta, Auth0, Keycloak). */
+  readonly audience: string | undefined;
+  /** Extra `resource` parameter (Entra ID v1, RFC 8707). */
+  readonly resource: string | undefined;
+  /** Seconds before `expires_in` runs out at which a token is no longer sent. Default 60. */
+  readonly refreshSkewSeconds: number;
+  /** Milliseconds one token (or discovery) request may take. Default 10000. */
+  readonly timeoutMs: number;
+}
 
 /** What the gateway sends upstream as the connector's own credential. */
 export type CredentialSpec =
   | { readonly type: 'apiKey'; readonly header: string; readonly secret: SecretRef }
-  | { readonly type: 'bearer'; readonly header: string; readonly secret: SecretRef };
+  | { readonly type: 'bearer'; readonly header: string; readonly secret: SecretRef }
+  | ClientCredentialsSpec;
 
 export interface UpstreamSpec {
   /** Origin only (`https://host:port`), used to key the connection pool. */
@@ -92,6 +143,11 @@ export interface UpstreamSpec {
   /** Milliseconds to wait for the upstream's response headers. */
   readonly timeoutMs: number;
   readonly credential: CredentialSpec | undefined;
+  /**
+   * Path under the upstream URL that `connector-gateway check` calls with the credential
+   * (e.g. `/health` → `GET {url}/health`); undefined = no health call.
+   */
+  readonly healthPath?: string;
 }
 
 export interface CompiledRoute {

@@ -8,7 +8,11 @@
  * - at most one response is started on `res`; after it started, a failure destroys the caller's
  *   connection (a truncated body must look truncated) and is reported, never re-rendered;
  * - the caller leaving (socket closed before the response finished) aborts the upstream request;
- * - the request body is never buffered: undici reads `req` with backpressure.
+ * - the request body is never buffered here: undici reads `req` (or the small buffered copy
+ *   forward.ts made for a credential retry) with backpressure;
+ * - with `holdUnauthorized`, a 401 is held back instead of relayed (headers and up to
+ *   HOLD_LIMIT_BYTES of body) so forward.ts can renew the credential and retry; it relays the
+ *   held answer itself (`relayHeld`) when there is nothing to retry with.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -45,7 +49,20 @@ export interface ForwardHandlerOptions {
   readonly maxBodyBytes: number;
   /** Lower-case credential header never relayed back to the caller. */
   readonly credentialHeader: string | undefined;
+  /** Hold a 401 back (see `held`) instead of relaying it. Default false. */
+  readonly holdUnauthorized?: boolean;
 }
+
+/** A 401 held back for a credential retry. */
+export interface HeldResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly chunks: Buffer[];
+  bytes: number;
+}
+
+/** Largest 401 body held back (bytes); a larger one is relayed as it comes, without a retry. */
+export const HOLD_LIMIT_BYTES = 64 * 1024;
 
 export class ForwardHandler implements Dispatcher.DispatchHandler {
   readonly promise: Promise<ForwardResult>;
@@ -65,6 +82,8 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   #bytesReceived = 0;
   #clientGone = false;
   #settled = false;
+  #held: HeldResponse | undefined;
+  #heldComplete = false;
 
   constructor(req: IncomingMessage, res: ServerResponse, options: ForwardHandlerOptions) {
     this.#req = req;
@@ -103,6 +122,10 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return;
     this.#headersAt = performance.now();
     this.#status = statusCode;
+    if (statusCode === 401 && this.#options.holdUnauthorized === true) {
+      this.#held = { status: statusCode, headers, chunks: [], bytes: 0 };
+      return;
+    }
     try {
       this.#res.writeHead(statusCode, buildClientResponseHeaders(headers, this.#options.credentialHeader));
     } catch (error) {
@@ -114,16 +137,81 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const held = this.#held;
+    if (held !== undefined) {
+      held.chunks.push(chunk);
+      held.bytes += chunk.length;
+      // Too large to hold: relay what came so far and stream the rest, without a retry.
+      if (held.bytes > HOLD_LIMIT_BYTES && !this.#releaseHeld()) controller.pause();
+      return;
+    }
     this.#bytesReceived += chunk.length;
     // Backpressure: stop reading the upstream socket until the caller's socket drains.
     if (!this.#res.write(chunk)) controller.pause();
   }
 
   onResponseEnd(): void {
+    this.#settle();
+    if (this.#held !== undefined) {
+      // forward.ts decides: retry with a renewed credential, or `relayHeld()`.
+      this.#heldComplete = true;
+      this.#resolve(this.#result(undefined));
+      return;
+    }
     // Upstream trailers are not relayed (they would need `TE: trailers` from the caller).
     this.#res.end();
-    this.#settle();
     this.#resolve(this.#result(undefined));
+  }
+
+  /** The 401 held back, once the upstream finished sending it; undefined otherwise. */
+  get held(): HeldResponse | undefined {
+    return this.#heldComplete ? this.#held : undefined;
+  }
+
+  /** Relays the held 401 to the caller (nothing to retry with); returns the final result. */
+  relayHeld(): ForwardResult {
+    const held = this.#held;
+    this.#held = undefined;
+    if (held !== undefined && !this.#res.destroyed) {
+      try {
+        this.#res.writeHead(
+          held.status,
+          buildClientResponseHeaders(held.headers, this.#options.credentialHeader),
+        );
+      } catch (error) {
+        this.#res.destroy();
+        const cause = { cause: error };
+        return this.#result(
+          new GatewayError('upstream_error', 'The upstream sent a header that cannot be relayed.', cause),
+        );
+      }
+      for (const chunk of held.chunks) this.#res.write(chunk);
+      this.#bytesReceived += held.bytes;
+      this.#res.end();
+    }
+    return this.#result(undefined);
+  }
+
+  /** Writes the held head and body to the caller; false when the caller's buffer is full. */
+  #releaseHeld(): boolean {
+    const held = this.#held;
+    this.#held = undefined;
+    if (held === undefined) return true;
+    try {
+      this.#res.writeHead(
+        held.status,
+        buildClientResponseHeaders(held.headers, this.#options.credentialHeader),
+      );
+    } catch (error) {
+      // Thrown back into undici, which aborts the upstream and calls onResponseError.
+      throw new GatewayError('upstream_error', 'The upstream sent a header that cannot be relayed.', {
+        cause: error,
+      });
+    }
+    let writable = true;
+    for (const chunk of held.chunks) writable = this.#res.write(chunk);
+    this.#bytesReceived += held.bytes;
+    return writable;
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {

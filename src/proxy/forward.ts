@@ -4,6 +4,7 @@
  * `Pool.dispatch` with the raw Node request/response (no fetch(), no Web streams, no buffering).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { GatewayError, isGatewayError } from '../errors.ts';
 import type { CompiledRoute } from '../policy/route.ts';
 import type { CredentialProvider } from '../upstream/credential-provider.ts';
@@ -28,6 +29,12 @@ export interface ForwardOptions extends ForwardedFacts {
 export interface ForwarderDeps {
   readonly pools: UpstreamPools;
   readonly credentials: CredentialRegistry;
+  /**
+   * Bytes: a request body up to this size is buffered when the route's credential can be
+   * renewed, so the request can be retried once after a 401 (setting
+   * GATEWAY_CREDENTIAL_RETRY_BODY_BYTES). 0 = retry only requests without a body. Default 65536.
+   */
+  readonly retryBodyBytes?: number;
 }
 
 export type Forwarder = (
@@ -68,29 +75,73 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
       checkDeclaredLength(head.contentLength, options.maxBodyBytes);
     }
 
-    if (plan.credential !== undefined) {
-      head.headers.push(plan.credential.header, await credentialValue(plan.credential));
+    const provider = plan.credential;
+    const credential = provider === undefined ? undefined : await credentialValue(provider);
+    if (provider !== undefined && credential !== undefined) head.headers.push(provider.header, credential);
+
+    // 401-then-retry: only when the credential can be renewed and the request can be sent again,
+    // i.e. it has no body or a small one buffered here; a streamed body is never retried.
+    const hasBody = withBody && (head.contentLength > 0 || head.chunked);
+    const retryable =
+      provider?.renew !== undefined &&
+      (!hasBody || (!head.chunked && head.contentLength <= (deps.retryBodyBytes ?? 65_536)));
+    let body: IncomingMessage | Buffer | null = hasBody ? req : null;
+    if (retryable && hasBody) {
+      const buffered = await readSmallBody(req);
+      if (buffered === undefined) return abandoned();
+      body = buffered;
     }
     // The caller may have left while the credential resolved: send nothing then.
-    if (req.socket === null || req.socket.destroyed) return abandoned();
+    const socket = req.socket as Socket | null;
+    if (callerGone(socket)) return abandoned();
 
-    const handler = new ForwardHandler(req, res, {
-      maxBodyBytes: options.maxBodyBytes,
-      credentialHeader: plan.headers.credentialHeader,
-    });
-    plan.pool.dispatch(
-      {
-        path: plan.rewrite(options.path, options.search),
-        method,
-        headers: head.headers,
-        body: withBody && (head.contentLength > 0 || head.chunked) ? req : null,
-        headersTimeout: plan.headersTimeoutMs,
-        bodyTimeout: plan.bodyTimeoutMs,
-      },
-      handler,
-    );
-    return handler.promise;
+    const send = (headers: string[], hold: boolean): ForwardHandler => {
+      const handler = new ForwardHandler(req, res, {
+        maxBodyBytes: options.maxBodyBytes,
+        credentialHeader: plan.headers.credentialHeader,
+        holdUnauthorized: hold,
+      });
+      plan.pool.dispatch(
+        {
+          path: plan.rewrite(options.path, options.search),
+          method,
+          headers,
+          body,
+          headersTimeout: plan.headersTimeoutMs,
+          bodyTimeout: plan.bodyTimeoutMs,
+        },
+        handler,
+      );
+      return handler;
+    };
+
+    const first = send(head.headers, retryable);
+    const result = await first.promise;
+    if (first.held === undefined || provider?.renew === undefined || credential === undefined) return result;
+    // The upstream refused the credential (RFC 9110 §15.5.2): renew it and retry once.
+    const renewed = await provider.renew(credential).catch(() => undefined);
+    if (callerGone(socket)) return { ...result, clientAborted: true };
+    if (renewed === undefined || renewed === '') return first.relayHeld();
+    const headers = [...head.headers];
+    headers[headers.length - 1] = renewed;
+    return send(headers, false).promise;
   };
+}
+
+/**
+ * Reads a request body whose declared length is within the retry buffer limit (and so within
+ * GATEWAY_MAX_BODY_BYTES, checked before). Resolves undefined when the caller leaves first.
+ */
+function readSmallBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', () => resolve(undefined));
+    req.once('close', () => {
+      if (!req.complete) resolve(undefined);
+    });
+  });
 }
 
 /** The provider's value, never empty; any failure becomes `upstream_credential_unavailable`. */
@@ -110,6 +161,11 @@ async function credentialValue(provider: CredentialProvider): Promise<string> {
     });
   }
   return value;
+}
+
+/** Captured before dispatch: undici detaches `req.socket` when it is done with the body. */
+function callerGone(socket: Socket | null): boolean {
+  return socket === null || socket.destroyed;
 }
 
 /** The TCP peer, as X-Forwarded-For writes it (IPv4-mapped IPv6 shown as IPv4). */

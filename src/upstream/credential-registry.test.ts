@@ -5,7 +5,7 @@ import type { CompiledRoute, CredentialSpec } from '../policy/route.ts';
 import type { CredentialProvider } from './credential-provider.ts';
 import {
   CredentialRegistry,
-  staticCredentialFactories,
+  defaultCredentialFactories,
   type CredentialFactories,
 } from './credential-registry.ts';
 
@@ -56,9 +56,9 @@ describe('CredentialRegistry', () => {
   it('creates providers at sync, reports their status and closes the unused ones', () => {
     const closed: string[] = [];
     const factories: CredentialFactories = {
-      ...staticCredentialFactories,
+      ...defaultCredentialFactories,
       apiKey: (spec, context) => {
-        const inner = staticCredentialFactories.apiKey(spec, context);
+        const inner = defaultCredentialFactories.apiKey(spec, context);
         return {
           ...inner,
           value: () => inner.value(),
@@ -69,17 +69,31 @@ describe('CredentialRegistry', () => {
       },
     };
     const registry = new CredentialRegistry({ env: { A: 'a' }, factories });
-    registry.sync([route('one', envKey('A')), route('two', envKey('MISSING')), route('three', undefined)]);
+    const routes = [route('one', envKey('A')), route('two', envKey('MISSING')), route('three', undefined)];
+    registry.sync(routes);
+    const one = { type: 'apiKey', header: 'x-functions-key', source: 'env:A', available: true };
+    const two = {
+      type: 'apiKey',
+      header: 'x-functions-key',
+      source: 'env:MISSING',
+      available: false,
+      reason: 'environment variable MISSING is not set',
+    };
     assert.deepEqual(registry.status(), [
-      { type: 'apiKey', header: 'x-functions-key', source: 'env:A', available: true },
-      {
-        type: 'apiKey',
-        header: 'x-functions-key',
-        source: 'env:MISSING',
-        available: false,
-        reason: 'environment variable MISSING is not set',
-      },
+      { ...one, state: 'authenticated', obtained: true },
+      { ...two, state: 'failed', obtained: false },
     ]);
+    // Per route, for /readyz: routes without a credential are left out.
+    assert.deepEqual(
+      registry.statusByRoute(routes).map((s) => [s.route, s.upstream, s.source, s.state]),
+      [
+        ['one', 'http://127.0.0.1:1', 'env:A', 'authenticated'],
+        ['two', 'http://127.0.0.1:1', 'env:MISSING', 'failed'],
+      ],
+    );
+    // Readiness needs every route's credential obtained once.
+    assert.equal(registry.ready(routes), false);
+    assert.equal(registry.ready([routes[0] as CompiledRoute, routes[2] as CompiledRoute]), true);
     registry.sync([route('one-reloaded', envKey('A'))]);
     assert.deepEqual(closed, ['env:MISSING']);
     assert.equal(registry.status().length, 1);
@@ -99,7 +113,7 @@ describe('CredentialRegistry', () => {
     });
     const registry = new CredentialRegistry({
       factories: {
-        ...staticCredentialFactories,
+        ...defaultCredentialFactories,
         bearer: (spec) => {
           made.push(spec.header);
           return fixed(spec.header);
@@ -119,7 +133,7 @@ describe('CredentialRegistry', () => {
 
   it('throws ConfigError for a type without a factory', () => {
     const registry = new CredentialRegistry({
-      factories: { apiKey: staticCredentialFactories.apiKey } as unknown as CredentialFactories,
+      factories: { apiKey: defaultCredentialFactories.apiKey } as unknown as CredentialFactories,
     });
     assert.throws(
       () =>

@@ -1,12 +1,14 @@
 /**
- * Where a static upstream credential comes from: `env:NAME` or `file:/path`. A file is re-read
- * when it changes, so a rotated Kubernetes Secret is picked up without a restart. The value is
- * never logged; only the reference (`env:ADLS_KEY`, `file:/var/run/...`) is.
+ * Where a static upstream credential comes from: `env:NAME` or `file:/path` (here), or
+ * `keyvault:` (`keyvault-secret-source.ts`, behind the same interface). A file is re-read when it
+ * changes, so a rotated Kubernetes Secret is picked up without a restart. The value is never
+ * logged; only the reference (`env:ADLS_KEY`, `file:/var/run/...`) is.
  */
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { SecretRef } from '../policy/route.ts';
+import type { CredentialStatus } from './credential-provider.ts';
 
 /**
  * The subset of a pino logger the credential code uses. Fields name the secret reference as
@@ -15,10 +17,12 @@ import type { SecretRef } from '../policy/route.ts';
 export interface CredentialLog {
   info(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
+  /** Configuration errors (e.g. a token endpoint answering invalid_client); `warn` when absent. */
+  error?(fields: Record<string, unknown>, message: string): void;
 }
 
 /** Logs nothing: the default when the caller passes no logger. */
-export const silentLog: CredentialLog = { info() {}, warn() {} };
+export const silentLog: CredentialLog = { info() {}, warn() {}, error() {} };
 
 export interface SecretSource {
   /** The reference as written (`env:NAME`, `file:/path`); safe to log. */
@@ -31,6 +35,19 @@ export interface SecretSource {
   refresh(): Promise<void>;
   /** Stops watchers and timers. */
   close(): void;
+  /**
+   * Remote sources: the first read while it is still in flight (so the first request waits for
+   * it instead of failing); undefined once it has finished. Local sources omit it.
+   */
+  pending?(): Promise<void> | undefined;
+  /**
+   * The upstream rejected `rejected` (this source's value): re-read now (coalesced, with a
+   * cooldown) and resolve with a different value to retry with (the new one, or the previous
+   * one within its rotation grace period), or undefined. Never rejects. Optional.
+   */
+  renew?(rejected: string): Promise<string | undefined>;
+  /** Remote sources: state, version, expiry and last check, for readiness and `check`. */
+  status?(): CredentialStatus;
 }
 
 export interface SecretSourceOptions {
@@ -41,13 +58,22 @@ export interface SecretSourceOptions {
   /** Milliseconds between fallback re-reads of a file (fs.watch misses events on some mounts). Default 10000; 0 disables. */
   readonly pollIntervalMs?: number;
   readonly log?: CredentialLog;
+  /** Why a value cannot be used, or undefined when it can. Default `secretProblem` (a header value). */
+  readonly check?: (value: string) => string | undefined;
 }
 
-/** Opens a secret reference; reads it synchronously once, so start-up problems show at load. */
-export function openSecretSource(ref: SecretRef, options: SecretSourceOptions = {}): SecretSource {
+/**
+ * Opens an `env:` or `file:` reference; reads it synchronously once, so start-up problems show
+ * at load. `keyvault:` references are opened by `KeyVaultSecretSource` (they need a vault client).
+ */
+export function openSecretSource(
+  ref: Exclude<SecretRef, { kind: 'keyvault' }>,
+  options: SecretSourceOptions = {},
+): SecretSource {
   const log = options.log ?? silentLog;
-  if (ref.kind === 'env') return envSecretSource(ref.name, ref.text, options.env ?? process.env, log);
-  return new FileSecretSource(ref.path, ref.text, options, log);
+  const check = options.check ?? secretProblem;
+  if (ref.kind === 'env') return envSecretSource(ref.name, ref.text, options.env ?? process.env, log, check);
+  return new FileSecretSource(ref.path, ref.text, options, log, check);
 }
 
 /**
@@ -75,10 +101,11 @@ function envSecretSource(
   ref: string,
   env: NodeJS.ProcessEnv,
   log: CredentialLog,
+  check: (value: string) => string | undefined,
 ): SecretSource {
   // Read once: the environment of a running process does not change under it.
   const raw = env[name];
-  const problem = raw === undefined ? 'is not set' : secretProblem(raw);
+  const problem = raw === undefined ? 'is not set' : check(raw);
   const why = problem === undefined ? undefined : `environment variable ${name} ${problem}`;
   if (why !== undefined) log.warn({ source: ref, reason: why }, 'upstream credential unavailable');
   const value = why === undefined ? raw : undefined;
@@ -95,6 +122,7 @@ class FileSecretSource implements SecretSource {
   readonly ref: string;
   readonly #path: string;
   readonly #log: CredentialLog;
+  readonly #check: (value: string) => string | undefined;
   #value: string | undefined;
   #reason: string | undefined;
   /** Last problem logged, so a persistent failure is logged once, not every poll. */
@@ -106,10 +134,17 @@ class FileSecretSource implements SecretSource {
   #again = false;
   #closed = false;
 
-  constructor(path: string, ref: string, options: SecretSourceOptions, log: CredentialLog) {
+  constructor(
+    path: string,
+    ref: string,
+    options: SecretSourceOptions,
+    log: CredentialLog,
+    check: (value: string) => string | undefined,
+  ) {
     this.ref = ref;
     this.#path = path;
     this.#log = log;
+    this.#check = check;
     let text: string | undefined;
     try {
       text = readFileSync(path, 'utf8');
@@ -191,7 +226,7 @@ class FileSecretSource implements SecretSource {
   }
 
   #accept(value: string): void {
-    const problem = secretProblem(value);
+    const problem = this.#check(value);
     if (problem !== undefined) {
       this.#problem(`${this.#path} ${problem}`);
       return;

@@ -70,6 +70,8 @@ describe('StaticCredentialProvider', () => {
     assert.deepEqual(provider.status(), {
       available: false,
       reason: 'cannot read /run/secrets/key (ENOENT)',
+      state: 'failed',
+      obtained: false,
     });
   });
 
@@ -78,7 +80,7 @@ describe('StaticCredentialProvider', () => {
     const provider = new StaticCredentialProvider({ type: 'apiKey', header: 'x-k', secret: ref }, secret);
     provider.invalidate();
     assert.equal(secret.refreshes, 1);
-    assert.deepEqual(provider.status(), { available: true });
+    assert.deepEqual(provider.status(), { available: true, state: 'authenticated', obtained: true });
     provider.close();
     assert.equal(secret.closed, true);
   });

@@ -20,6 +20,8 @@ export interface BenchOptions {
   readonly neverSeenTokens: number;
   /** Directory for the gateway's `--cpu-prof` output; undefined = no profile. */
   readonly cpuProfDir: string | undefined;
+  /** Extra node flags for the gateway process (e.g. `--max-semi-space-size=2`). */
+  readonly nodeFlags: readonly string[];
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -37,6 +39,7 @@ per scenario with the ratio to direct, the 100 MB streaming results and the issu
   --never-seen-tokens N  tokens cycled by never-seen (default 12000; must exceed the cache size)
   --log-level L          gateway log level (default info: one line per request, as deployed)
   --cpu-prof DIR         run the gateway with node --cpu-prof, profiles into DIR
+  --node-flags "F ..."   extra node flags for the gateway process
   --no-build             use dist/ as it is instead of running the build first
 `;
 
@@ -62,6 +65,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       'never-seen-tokens': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       'cpu-prof': { type: 'string' },
+      'node-flags': { type: 'string' },
       'no-build': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -85,5 +89,6 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       Math.round(positive('never-seen-tokens', values['never-seen-tokens'], 12_000)),
     ),
     cpuProfDir: values['cpu-prof'],
+    nodeFlags: (values['node-flags'] ?? '').split(' ').filter(Boolean),
   };
 }

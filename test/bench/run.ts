@@ -100,10 +100,12 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
       credential,
       port: await freePort(),
       cpu: placement.gateway,
-      nodeFlags:
-        options.cpuProfDir === undefined
+      nodeFlags: [
+        ...options.nodeFlags,
+        ...(options.cpuProfDir === undefined
           ? []
-          : ['--cpu-prof', `--cpu-prof-dir=${resolve(options.cpuProfDir)}`],
+          : ['--cpu-prof', `--cpu-prof-dir=${resolve(options.cpuProfDir)}`]),
+      ],
       logLevel: options.logLevel,
     });
     const token = readFileSync(files.valid, 'utf8').split('\n', 1)[0] ?? '';

@@ -24,8 +24,13 @@ import { call } from '../fixtures/http-client.ts';
 
 const MB = 1024 * 1024;
 const TOTAL = 100 * MB;
-/** Allowed growth of the gateway's RSS while 100 MB pass through: buffering would blow far past it. */
-const RSS_BUDGET = 64 * MB;
+/**
+ * Allowed growth of the gateway's RSS while 100 MB pass through. Streaming is not free of garbage:
+ * every socket read is a fresh Buffer, and V8 collects that external memory only after roughly
+ * 64 MB of it has accumulated, so a streaming gateway peaks at 25–70 MB of growth here (more when
+ * the machine is busy). Buffering the body would need at least its 100 MB on top of that.
+ */
+const RSS_BUDGET = 96 * MB;
 
 function rssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -119,7 +124,7 @@ describe('serving as a process', () => {
     assert.match(line, /"maxBodyBytes":1073741824/);
   });
 
-  it('streams a 100 MB upload to the upstream with bounded gateway memory', async () => {
+  it('streams a 100 MB upload to the upstream with bounded gateway memory', async (t) => {
     upstream.reply(() => ({ body: 'stored' }));
     const pid = gw.child.pid ?? 0;
     await call(gw.url, '/connectors/adls/warm', { headers: { authorization: `Bearer ${token}` } });
@@ -129,10 +134,11 @@ describe('serving as a process', () => {
     const peak = sampler.stop();
     assert.equal(status, 200);
     assert.equal(upstream.requests.at(-1)?.bodyBytes, TOTAL);
-    assert.ok(peak - base < RSS_BUDGET, `RSS grew ${Math.round((peak - base) / MB)} MB (budget 64 MB)`);
+    t.diagnostic(`gateway RSS ${Math.round(base / MB)} MB → peak ${Math.round(peak / MB)} MB`);
+    assert.ok(peak - base < RSS_BUDGET, `RSS grew ${Math.round((peak - base) / MB)} MB (budget 96 MB)`);
   });
 
-  it('streams a 100 MB download to the client with bounded gateway memory', async () => {
+  it('streams a 100 MB download to the client with bounded gateway memory', async (t) => {
     upstream.reply(() => ({ streamBytes: TOTAL }));
     const pid = gw.child.pid ?? 0;
     const base = rssOf(pid);
@@ -152,7 +158,8 @@ describe('serving as a process', () => {
     });
     const peak = sampler.stop();
     assert.equal(received, TOTAL);
-    assert.ok(peak - base < RSS_BUDGET, `RSS grew ${Math.round((peak - base) / MB)} MB (budget 64 MB)`);
+    t.diagnostic(`gateway RSS ${Math.round(base / MB)} MB → peak ${Math.round(peak / MB)} MB`);
+    assert.ok(peak - base < RSS_BUDGET, `RSS grew ${Math.round((peak - base) / MB)} MB (budget 96 MB)`);
   });
 
   it('passes a client abort during an upload on to the upstream', async () => {
