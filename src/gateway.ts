@@ -16,7 +16,7 @@ import { compileIpFilter } from './ipfilter/ip-filter.ts';
 import type { Logger } from './observability/logger.ts';
 import { createForwarder } from './proxy/forward.ts';
 import { UpstreamPools } from './proxy/upstream-pools.ts';
-import { CredentialRegistry } from './upstream/credential-registry.ts';
+import { CredentialRegistry, type CredentialRegistryOptions } from './upstream/credential-registry.ts';
 import { Drain } from './app/drain.ts';
 
 export interface RunningGateway {
@@ -33,11 +33,33 @@ export interface RunningGateway {
   shutdown(graceMs: number): Promise<boolean>;
 }
 
-export async function startGateway(settings: Settings, logger: Logger): Promise<RunningGateway> {
-  const defaults = {
+/** Policy compile defaults taken from the settings (upstream timeouts). */
+export function compileDefaults(settings: Settings): {
+  upstreamTimeoutMs: number;
+  upstreamConnectTimeoutMs: number;
+} {
+  return {
     upstreamTimeoutMs: settings.upstreamTimeoutMs,
     upstreamConnectTimeoutMs: settings.upstreamConnectTimeoutMs,
   };
+}
+
+/** The credential registry's options taken from the settings (Key Vault, refresh, expiry). */
+export function credentialOptions(settings: Settings): Omit<CredentialRegistryOptions, 'logger'> {
+  return {
+    keyVault: {
+      credential: settings.azureCredential,
+      disableChallengeResourceVerification: settings.keyVaultDisableChallengeResourceVerification,
+    },
+    keyVaultRefreshSeconds: settings.keyVaultRefreshSeconds,
+    keyVaultTimeoutMs: settings.keyVaultTimeoutMs,
+    secretExpiryWarningDays: settings.secretExpiryWarningDays,
+    secretRotationGraceSeconds: settings.secretRotationGraceSeconds,
+  };
+}
+
+export async function startGateway(settings: Settings, logger: Logger): Promise<RunningGateway> {
+  const defaults = compileDefaults(settings);
   let policySet = await loadPolicies(settings.policiesDir, defaults);
   for (const warning of policySet.warnings) logger.warn({ policy: warning }, 'policy warning');
   const loadedAt = new Date().toISOString();
@@ -52,17 +74,7 @@ export async function startGateway(settings: Settings, logger: Logger): Promise<
   issuers.sync(policySet.issuers);
 
   const pools = new UpstreamPools();
-  const credentials = new CredentialRegistry({
-    logger,
-    keyVault: {
-      credential: settings.azureCredential,
-      disableChallengeResourceVerification: settings.keyVaultDisableChallengeResourceVerification,
-    },
-    keyVaultRefreshSeconds: settings.keyVaultRefreshSeconds,
-    keyVaultTimeoutMs: settings.keyVaultTimeoutMs,
-    secretExpiryWarningDays: settings.secretExpiryWarningDays,
-    secretRotationGraceSeconds: settings.secretRotationGraceSeconds,
-  });
+  const credentials = new CredentialRegistry({ logger, ...credentialOptions(settings) });
   credentials.sync(policySet.routes);
   const trusted = compileIpFilter({ action: 'allow', addresses: settings.trustedProxies });
   const drain = new Drain();

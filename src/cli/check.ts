@@ -4,6 +4,7 @@
  * come from the same GATEWAY_* env vars and flags as `serve`; logs go to stderr.
  */
 import { pino } from 'pino';
+import { compileDefaults, credentialOptions } from '../gateway.ts';
 import { loadPolicies } from '../config/policy-loader.ts';
 import { SETTING_SPECS } from '../config/setting-specs.ts';
 import { loadSettings } from '../config/settings.ts';
@@ -50,21 +51,13 @@ export async function checkCommand(argv: string[]): Promise<number> {
     level: settings.logLevel,
     destination: pino.destination({ dest: 2, sync: true }),
   });
-  const policies = await loadPolicies(settings.policiesDir, {
-    upstreamTimeoutMs: settings.upstreamTimeoutMs,
-    upstreamConnectTimeoutMs: settings.upstreamConnectTimeoutMs,
-  });
+  const policies = await loadPolicies(settings.policiesDir, compileDefaults(settings));
+  // A one-shot check: no file watchers or polling that would keep the process alive.
   const registry = new CredentialRegistry({
     logger,
+    ...credentialOptions(settings),
     watchSecrets: false,
     secretPollIntervalMs: 0,
-    keyVault: {
-      credential: settings.azureCredential,
-      disableChallengeResourceVerification: settings.keyVaultDisableChallengeResourceVerification,
-    },
-    keyVaultRefreshSeconds: settings.keyVaultRefreshSeconds,
-    keyVaultTimeoutMs: settings.keyVaultTimeoutMs,
-    secretExpiryWarningDays: settings.secretExpiryWarningDays,
   });
   let rows: CheckRow[];
   try {
