@@ -200,7 +200,7 @@ export const SETTING_SPECS: readonly SettingSpec[] = [
     flag: 'redis-url',
     type: 'string',
     default: undefined,
-    help: 'Redis for state shared between replicas (redis://host:6379); unset = none. Credentials are redacted in logs.',
+    help: 'Redis for state shared between replicas (redis://host:6379); unset = none. No feature uses it yet (the rate limiter will). Credentials are redacted in logs.',
   },
   {
     key: 'azureCredential',
