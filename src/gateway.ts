@@ -4,9 +4,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getRequestListener } from '@hono/node-server';
 import { IssuerRegistry } from './auth/issuer-registry.ts';
-import { createApp, type ReadinessReport } from './app/app.ts';
+import { createRequestListener, type ReadinessReport } from './app/app.ts';
 import { createGatewayHandler } from './app/gateway-handler.ts';
 import { loadPolicies, type PolicySet } from './config/policy-loader.ts';
 import { watchPolicies, type PolicyWatcher } from './config/policy-watcher.ts';
@@ -101,13 +100,12 @@ export async function startGateway(settings: Settings, logger: Logger): Promise<
     };
   };
 
-  const app = createApp({ handler: drain.track(handler), readiness });
-  const listener = getRequestListener(app.fetch, { autoCleanupIncoming: false });
   // requestTimeout 0: a 100 MB upload may take longer than Node's default 300 s on a slow link;
   // headersTimeout (60 s) still bounds how long a client may take to send its request head.
-  const server = createServer({ maxHeaderSize: settings.maxHeaderBytes, requestTimeout: 0 }, (req, res) => {
-    void listener(req, res);
-  });
+  const server = createServer(
+    { maxHeaderSize: settings.maxHeaderBytes, requestTimeout: 0 },
+    createRequestListener({ handler: drain.track(handler), readiness }),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port, settings.host, () => {

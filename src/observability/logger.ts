@@ -29,12 +29,38 @@ const SECRET_KEYS = [
   'credential',
 ];
 
-/** pino redact paths: each secret key at the top level, one level down and in headers. */
-export const REDACT_PATHS: readonly string[] = SECRET_KEYS.flatMap((key) => {
-  const k = /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key}"]`;
-  const dot = k.startsWith('[') ? '' : '.';
-  return [k, `*${dot}${k}`, `*.headers${dot}${k}`, `headers${dot}${k}`];
-});
+const SECRET_KEY_SET: ReadonlySet<string> = new Set(SECRET_KEYS);
+
+/**
+ * Replaces secret-named values with `[REDACTED]`: at the top level, one level down, and in a
+ * `headers` object one level down (`req.headers.authorization`). Objects are copied only when they
+ * hold a secret, so the usual request line costs one walk over its keys. This replaced pino's
+ * path-based `redact`, which parsed every redact path against every field of every line and cost
+ * more CPU than the whole proxy path (docs/performance.md).
+ */
+export function redactSecrets(obj: Record<string, unknown>, depth = 0): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const key in obj) {
+    const value = obj[key];
+    let next: unknown = value;
+    if (SECRET_KEY_SET.has(key)) next = '[REDACTED]';
+    else if (
+      value !== null &&
+      typeof value === 'object' &&
+      !(value instanceof Error) &&
+      (depth === 0 || (depth === 1 && key === 'headers'))
+    ) {
+      next = redactSecrets(value as Record<string, unknown>, depth + 1);
+    }
+    if (next !== value) {
+      out ??= Array.isArray(obj)
+        ? ([...(obj as unknown[])] as unknown as Record<string, unknown>)
+        : { ...obj };
+      out[key] = next;
+    }
+  }
+  return out ?? obj;
+}
 
 // Compact JWS (three base64url parts) and `Bearer xxx` credentials.
 const TOKEN_PATTERN = /\b(eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*)|(\bBearer\s+)[\w.~+/=-]+/gi;
@@ -70,9 +96,8 @@ export function createLogger(settings: LoggerSettings): Logger {
     level: settings.level,
     base: { service: 'connector-gateway' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: [...REDACT_PATHS], censor: '[REDACTED]' },
     serializers: { err: serializeError, error: serializeError },
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: { level: (label) => ({ level: label }), log: (obj) => redactSecrets(obj) },
   };
   const destination = settings.destination ?? pino.destination({ dest: 1, sync: false, minLength: 0 });
   return pino(options, destination);

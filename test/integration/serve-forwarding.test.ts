@@ -251,6 +251,8 @@ describe('serving: forward with the upstream credential', () => {
     assert.equal(ready.status, 200);
     const report = ready.json<{ status: string; issuers: unknown }>();
     assert.equal(report.status, 'ready');
+    const withQuery = await send('/readyz?verbose=1');
+    assert.equal(withQuery.json<{ status: string }>().status, 'ready');
     const post = await send('/healthz', { method: 'POST' });
     assert.equal(post.status, 405);
     assert.equal(upstream.requests.length, before);
