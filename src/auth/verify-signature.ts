@@ -3,6 +3,7 @@
  * (the issuer's JWKS). Claim checks are separate (`check-claims.ts`) so each refusal has its own
  * stable code and trace step, and `explain --claims` can run them without a signature.
  */
+import { KeyObject, verify as cryptoVerify } from 'node:crypto';
 import { compactVerify } from 'jose';
 import type { CryptoKey, FlattenedJWSInput, JWSHeaderParameters, JWTPayload } from 'jose';
 import { GatewayError, isGatewayError } from '../errors.ts';
@@ -62,6 +63,50 @@ function decodePayload(bytes: Uint8Array): JWTPayload {
   return payload as JWTPayload;
 }
 
+// RS256 is what Keycloak signs with by default, so it gets a synchronous node:crypto path: jose
+// verifies through WebCrypto, a job on the libuv thread pool per token, which cost 25–45 µs more
+// per never-seen or refused token (docs/performance.md). The key still comes from the same
+// resolver (the issuer's JWKS, chosen by kid and alg); every other algorithm goes through jose.
+const keyObjects = new WeakMap<CryptoKey, KeyObject>();
+
+function rsaKeyObject(key: CryptoKey): KeyObject {
+  let object = keyObjects.get(key);
+  if (object === undefined) {
+    if (key.type !== 'public' || key.algorithm.name !== 'RSASSA-PKCS1-v1_5') {
+      throw new GatewayError('token_signature_invalid', 'The token signature could not be verified');
+    }
+    object = KeyObject.from(key);
+    // RFC 7518 §3.3: RSA keys for RS256 are at least 2048 bits (jose enforces the same).
+    if ((object.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
+      throw new GatewayError('token_signature_invalid', 'The token signature could not be verified');
+    }
+    keyObjects.set(key, object);
+  }
+  return object;
+}
+
+async function verifyRs256(
+  token: string,
+  header: JWSHeaderParameters,
+  resolveKey: KeyResolver,
+): Promise<Uint8Array> {
+  const first = token.indexOf('.');
+  const second = token.indexOf('.', first + 1);
+  // The shape (three base64url parts) was checked when the token was extracted.
+  const parts = {
+    protected: token.slice(0, first),
+    payload: token.slice(first + 1, second),
+    signature: token.slice(second + 1),
+  };
+  const key = rsaKeyObject(await resolveKey(header, parts));
+  const signature = Buffer.from(parts.signature, 'base64url');
+  const signingInput = Buffer.from(token.slice(0, second), 'latin1');
+  if (!cryptoVerify('sha256', signingInput, key, signature)) {
+    throw new GatewayError('token_signature_invalid', 'The token signature is invalid');
+  }
+  return Buffer.from(parts.payload, 'base64url');
+}
+
 /**
  * Verifies the token's header and signature and returns its payload (claims not checked yet).
  * Throws `token_header_invalid`, `token_algorithm_not_allowed`, `token_key_not_found`,
@@ -76,10 +121,13 @@ export async function verifySignature(
   resolveKey: KeyResolver,
   trace?: TraceSink,
 ): Promise<JWTPayload> {
-  const header = checkProtectedHeader(decodeProtectedHeader(token), algorithms, trace);
+  const rawHeader = decodeProtectedHeader(token);
+  const header = checkProtectedHeader(rawHeader, algorithms, trace);
   let payloadBytes: Uint8Array;
   try {
-    ({ payload: payloadBytes } = await compactVerify(token, resolveKey, { algorithms: [...algorithms] }));
+    if (header.alg === 'RS256') payloadBytes = await verifyRs256(token, rawHeader, resolveKey);
+    else
+      ({ payload: payloadBytes } = await compactVerify(token, resolveKey, { algorithms: [...algorithms] }));
   } catch (err) {
     const mapped = toGatewayError(err);
     trace?.step({
