@@ -20,6 +20,8 @@ export interface BenchOptions {
   readonly neverSeenTokens: number;
   /** Directory for the gateway's `--cpu-prof` output; undefined = no profile. */
   readonly cpuProfDir: string | undefined;
+  /** Load generator; default wrk when installed, else autocannon. */
+  readonly tool: 'wrk' | 'autocannon' | undefined;
   /** Extra node flags for the gateway process (e.g. `--max-semi-space-size=2`). */
   readonly nodeFlags: readonly string[];
 }
@@ -39,7 +41,8 @@ per scenario with the ratio to direct, the 100 MB streaming results and the issu
   --never-seen-tokens N  tokens cycled by never-seen (default 12000; must exceed the cache size)
   --log-level L          gateway log level (default info: one line per request, as deployed)
   --cpu-prof DIR         run the gateway with node --cpu-prof, profiles into DIR
-  --node-flags "F ..."   extra node flags for the gateway process
+  --node-flags="F ..."   extra node flags for the gateway process
+  --tool wrk|autocannon  load generator (default: wrk when installed, else autocannon)
   --no-build             use dist/ as it is instead of running the build first
 `;
 
@@ -66,6 +69,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       'log-level': { type: 'string', default: 'info' },
       'cpu-prof': { type: 'string' },
       'node-flags': { type: 'string' },
+      tool: { type: 'string' },
       'no-build': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -74,6 +78,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
   const known = new Set(LOAD_SCENARIOS.map((s) => s.id));
   const only = values.only === undefined ? [...known] : values.only.split(',').map((s) => s.trim());
   for (const id of only) if (!known.has(id)) throw new Error(`--only: unknown scenario ${id}`);
+  const tool = values.tool;
+  if (tool !== undefined && tool !== 'wrk' && tool !== 'autocannon') {
+    throw new Error(`--tool must be wrk or autocannon, got ${tool}`);
+  }
   return {
     json: values.json,
     durationSeconds: Math.max(1, Math.round(positive('duration', values.duration, 8))),
@@ -90,5 +98,6 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     ),
     cpuProfDir: values['cpu-prof'],
     nodeFlags: (values['node-flags'] ?? '').split(' ').filter(Boolean),
+    tool,
   };
 }

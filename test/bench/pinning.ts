@@ -29,7 +29,11 @@ export function planCpus(): CpuPlan {
   const cores = availableParallelism();
   if (cores < 2) return { loadgen: undefined, gateway: undefined, note: 'unpinned: only one core' };
   if (!hasTaskset()) return { loadgen: undefined, gateway: undefined, note: 'unpinned: taskset not found' };
-  return { loadgen: '0', gateway: '1', note: 'wrk + fixture + driver on core 0, gateway alone on core 1' };
+  return {
+    loadgen: '0',
+    gateway: '1',
+    note: 'load generator + fixture + driver on core 0, gateway alone on core 1',
+  };
 }
 
 /** `command args` prefixed with `taskset -c cpu` when a CPU list is given. */

@@ -62,7 +62,7 @@ function joseCeiling(cpu: string | undefined): number | undefined {
 async function bench(options: BenchOptions, log: (line: string) => void): Promise<BenchReport> {
   const placement = planCpus();
   pinSelf(placement.loadgen);
-  const tool = pickLoadTool();
+  const tool = options.tool ?? pickLoadTool();
   if (options.build) {
     log('building dist/ (tsc -p tsconfig.build.json)');
     execFileSync(join(REPO, 'node_modules/.bin/tsc'), ['-p', join(REPO, 'tsconfig.build.json')], {
