@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { loadSettings } from '../config/settings.ts';
 import { startGateway } from '../gateway.ts';
 import { createLogger, flushLogger } from '../observability/logger.ts';
+import { localAdlsPolicy } from './adls-policy.ts';
 import { startLocalIdp } from './local-idp.ts';
 import { startSampleConnector } from './sample-connector.ts';
 
@@ -25,33 +26,6 @@ const OTHER_CLIENT = {
   clientSecret: 'reporting-demo-secret',
   scope: 'reports',
 };
-
-function demoPolicy(issuer: string, connectorUrl: string): string {
-  return `# Demo policy written by npm run demo (see policies/adls-connector.yaml for the commented example).
-routes:
-  - id: adls-demo
-    description: Sample ADLS connector behind the gateway
-    match:
-      pathPrefix: /connectors/adls/
-    ipFilter:
-      action: allow
-      addresses: [127.0.0.0/8, "::1"]
-    validateJwt:
-      issuer: ${issuer}
-      audiences: [product-factory]
-      requiredScopes: [spark]
-    upstream:
-      url: ${connectorUrl}/api
-      stripPrefix: /connectors/adls
-      credential:
-        type: apiKey
-        header: x-functions-key
-        secret: env:DEMO_FUNCTIONS_KEY
-    forwardClaims:
-      sub: X-Auth-Subject
-      azp: X-Auth-Client
-`;
-}
 
 async function main(): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), 'connector-gateway-demo-'));
@@ -68,7 +42,10 @@ async function main(): Promise<void> {
   const connector = await startSampleConnector({ port: port('DEMO_CONNECTOR_PORT', 8181), functionsKey });
   const policiesDir = join(workDir, 'policies');
   await mkdir(policiesDir);
-  await writeFile(join(policiesDir, 'demo.yaml'), demoPolicy(idp.issuer, connector.url));
+  await writeFile(
+    join(policiesDir, 'demo.yaml'),
+    localAdlsPolicy({ issuer: idp.issuer, connectorUrl: connector.url, keyEnv: 'DEMO_FUNCTIONS_KEY' }),
+  );
 
   const logFile = join(workDir, 'gateway.log');
   const logger = createLogger({ level: 'info', destination: createWriteStream(logFile) });

@@ -7,26 +7,16 @@ import type { CompiledRoute, RouteMatchSpec } from './route.ts';
 import { findRouteConflicts } from './route-conflicts.ts';
 import { normalizeHost, RouteTable } from './route-table.ts';
 import type { TraceStep } from './trace.ts';
+import { testRoute } from '../../test/fixtures/routes.ts';
 
 let index = 0;
 function route(id: string, match: RouteMatchSpec): CompiledRoute {
-  return {
+  index += 1;
+  return testRoute({
     id,
-    source: { file: 'test.yaml', index: index++, line: index * 10, column: 5 },
     match,
-    ipFilter: undefined,
-    auth: { kind: 'anonymous' },
-    upstream: {
-      origin: 'http://127.0.0.1:1',
-      basePath: '',
-      stripPrefix: undefined,
-      connectTimeoutMs: 1000,
-      timeoutMs: 1000,
-      credential: undefined,
-    },
-    forwardClaims: [],
-    forwardToken: false,
-  };
+    source: { file: 'test.yaml', index: index - 1, line: index * 10, column: 5 },
+  });
 }
 
 function matchId(

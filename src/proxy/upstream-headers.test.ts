@@ -7,22 +7,13 @@ import {
   compileRequestHeaderPlan,
   type ForwardedFacts,
 } from './upstream-headers.ts';
+import { testRoute } from '../../test/fixtures/routes.ts';
 
 function route(
   overrides: Partial<Pick<CompiledRoute, 'forwardToken' | 'forwardClaims'>> = {},
 ): CompiledRoute {
-  return {
-    id: 'r',
-    source: { file: 'f.yaml', index: 0 },
-    match: { pathPrefix: '/' },
-    ipFilter: undefined,
-    auth: { kind: 'anonymous' },
+  return testRoute({
     upstream: {
-      origin: 'http://127.0.0.1:1',
-      basePath: '',
-      stripPrefix: undefined,
-      connectTimeoutMs: 1000,
-      timeoutMs: 1000,
       credential: {
         type: 'apiKey',
         header: 'X-Functions-Key',
@@ -30,9 +21,8 @@ function route(
       },
     },
     forwardClaims: [{ claim: ['sub'], header: 'x-user' }],
-    forwardToken: false,
     ...overrides,
-  };
+  });
 }
 
 const facts: ForwardedFacts = {

@@ -8,25 +8,10 @@ import {
   defaultCredentialFactories,
   type CredentialFactories,
 } from './credential-registry.ts';
+import { testRoute } from '../../test/fixtures/routes.ts';
 
 function route(id: string, credential: CredentialSpec | undefined): CompiledRoute {
-  return {
-    id,
-    source: { file: 'f.yaml', index: 0 },
-    match: { pathPrefix: '/' },
-    ipFilter: undefined,
-    auth: { kind: 'anonymous' },
-    upstream: {
-      origin: 'http://127.0.0.1:1',
-      basePath: '',
-      stripPrefix: undefined,
-      connectTimeoutMs: 1,
-      timeoutMs: 1,
-      credential,
-    },
-    forwardClaims: [],
-    forwardToken: false,
-  };
+  return testRoute({ id, upstream: { connectTimeoutMs: 1, timeoutMs: 1, credential } });
 }
 
 const envKey = (name: string, header = 'x-functions-key'): CredentialSpec => ({
