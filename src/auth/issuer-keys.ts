@@ -88,7 +88,7 @@ export class IssuerKeys {
     return this.#loaded;
   }
 
-  /** Counts successful JWKS fetches (see JwksCache.version). */
+  /** Changes when a fetch brings a different key set (see JwksCache.version). */
   get version(): number {
     return this.#cache?.version ?? 0;
   }

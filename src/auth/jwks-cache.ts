@@ -46,6 +46,7 @@ export class JwksCache {
   #expiredLogged = false;
   #keyCount = 0;
   #version = 0;
+  #fingerprint: string | undefined;
 
   constructor(options: JwksCacheOptions) {
     this.jwksUri = options.jwksUri;
@@ -71,7 +72,10 @@ export class JwksCache {
     return this.#keyCount;
   }
 
-  /** Counts successful fetches: a verified-token cache keyed on it never outlives a key removal. */
+  /**
+   * Changes when a fetch brings a different key set (not on every refresh, so the verified-token
+   * cache survives the routine max-age refetch): an entry keyed on it never outlives a key removal.
+   */
   get version(): number {
     return this.#version;
   }
@@ -145,7 +149,11 @@ export class JwksCache {
     this.#lastError = undefined;
     this.#lastErrorAt = undefined;
     this.#expiredLogged = false;
-    this.#version += 1;
+    const fingerprint = JSON.stringify(this.#remote.jwks() ?? null);
+    if (fingerprint !== this.#fingerprint) {
+      this.#fingerprint = fingerprint;
+      this.#version += 1;
+    }
     // Count what jose would use for a signature (local.js isUsableJWK): not `use: enc`, and
     // `key_ops` absent or listing `verify`.
     this.#keyCount = (this.#remote.jwks()?.keys ?? []).filter(

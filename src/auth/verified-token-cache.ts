@@ -19,7 +19,7 @@ import { ConfigError } from '../errors.ts';
 
 /** The key-set identity an entry is bound to; `IssuerKeys` is one. */
 export interface KeySetOwner {
-  /** Changes whenever the key set is refetched (`IssuerKeys.version`). */
+  /** Changes whenever a refetch brings a different key set (`IssuerKeys.version`). */
   readonly version: number;
 }
 

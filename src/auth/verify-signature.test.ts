@@ -18,7 +18,7 @@ function rs256(privateKey: KeyObject, payload: unknown, header: Record<string, u
 
 async function verifyKey(publicKey: KeyObject, name: string, hash = 'SHA-256'): Promise<CryptoKey> {
   const der = publicKey.export({ type: 'spki', format: 'der' });
-  return (await webcrypto.subtle.importKey('spki', der, { name, hash }, true, ['verify']));
+  return await webcrypto.subtle.importKey('spki', der, { name, hash }, true, ['verify']);
 }
 
 async function refusal(promise: Promise<unknown>): Promise<string> {

@@ -228,7 +228,12 @@ describe('issuer keys against the local IdP', () => {
       clock.advanceSeconds(2);
       assert.equal(await verifyCode(registry, idp, token), 'ok');
       assert.equal(idp.stats().jwks, 2);
-      assert.equal(keys.version, 2);
+      assert.equal(keys.version, 1, 'the same key set: verified tokens stay cached across a refresh');
+      await idp.rotateKeys({ keepOld: true });
+      clock.advanceSeconds(601);
+      assert.equal(await verifyCode(registry, idp, token), 'ok');
+      assert.equal(idp.stats().jwks, 3);
+      assert.equal(keys.version, 2, 'a new key set: cached verifications are dropped');
     });
   });
 
