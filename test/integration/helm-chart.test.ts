@@ -23,6 +23,7 @@ import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/mon
 import type { Manifest, RenderOptions } from '../fixtures/helm/render.ts';
 import { examplesDir, findRenderer, MISSING_RENDERER, render, runRenderer } from '../fixtures/helm/render.ts';
 import { validateManifest } from '../fixtures/helm/validate.ts';
+import { SETTING_SPECS } from '../../src/config/setting-specs.ts';
 import { coalesce, defaults, readYaml, schemaErrors } from '../fixtures/helm/values.ts';
 import type { Values } from '../fixtures/helm/values.ts';
 import {
@@ -130,6 +131,22 @@ if (renderer === undefined) {
       assert.deepEqual(service.spec?.selector, deployment.spec?.selector.matchLabels);
       assert.deepEqual(one<IConfigMap>(manifests, 'ConfigMap').data, {});
       assert.equal(one<IPodDisruptionBudget>(manifests, 'PodDisruptionBudget').spec?.maxUnavailable, 1);
+    });
+
+    it("exposes every gateway setting, with the gateway's own default", () => {
+      const gateway = container(one<IDeployment>(rendered({}), 'Deployment'), 'gateway');
+      for (const spec of SETTING_SPECS) {
+        // The Redis URL comes from a Secret (redis.existingSecret) and the policies directory is
+        // where the chart mounts the ConfigMap; every other setting is a config value.
+        if (spec.env === 'GATEWAY_REDIS_URL') continue;
+        const expected =
+          spec.env === 'GATEWAY_POLICIES_DIR'
+            ? '/etc/connector-gateway/policies'
+            : Array.isArray(spec.default)
+              ? spec.default.join(',')
+              : String(spec.default);
+        assert.equal(envValue(gateway, spec.env), expected, spec.env);
+      }
     });
 
     it('renders the production gateway: HPA, PDB, NetworkPolicy, ServiceMonitor, Ingress, workload identity', () => {

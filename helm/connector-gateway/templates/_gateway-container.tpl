@@ -38,6 +38,20 @@
   value: {{ int64 $c.jwksTimeoutMs | quote }}
 - name: GATEWAY_JWKS_STALE_SECONDS
   value: {{ int64 $c.jwksStaleSeconds | quote }}
+- name: GATEWAY_AZURE_CREDENTIAL
+  value: {{ $c.azureCredential | quote }}
+- name: GATEWAY_KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION
+  value: {{ $c.keyVaultDisableChallengeResourceVerification | toString | quote }}
+- name: GATEWAY_KEYVAULT_REFRESH_SECONDS
+  value: {{ int64 $c.keyVaultRefreshSeconds | quote }}
+- name: GATEWAY_KEYVAULT_TIMEOUT_MS
+  value: {{ int64 $c.keyVaultTimeoutMs | quote }}
+- name: GATEWAY_SECRET_EXPIRY_WARNING_DAYS
+  value: {{ int64 $c.secretExpiryWarningDays | quote }}
+- name: GATEWAY_SECRET_ROTATION_GRACE_SECONDS
+  value: {{ int64 $c.secretRotationGraceSeconds | quote }}
+- name: GATEWAY_CREDENTIAL_RETRY_BODY_BYTES
+  value: {{ int64 $c.credentialRetryBodyBytes | quote }}
 {{- if .Values.redis.existingSecret }}
 - name: GATEWAY_REDIS_URL
   valueFrom:
