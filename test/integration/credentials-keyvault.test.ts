@@ -9,26 +9,16 @@
  * start is in credentials-process.test.ts: MSAL caches managed identity tokens per process.)
  */
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { loadSettings } from '../../src/config/settings.ts';
-import { startGateway, type RunningGateway } from '../../src/gateway.ts';
-import { createLogger } from '../../src/observability/logger.ts';
 import { parseSecretRef } from '../../src/policy/compile.ts';
 import { CredentialRegistry } from '../../src/upstream/credential-registry.ts';
 import { startAzureStandIns, type AzureStandIns } from '../fixtures/azure-standins.ts';
-import { policyDir, waitFor } from '../fixtures/gateway-harness.ts';
+import { policyDir, startTestGateway, waitFor, type InProcessGateway } from '../fixtures/gateway-harness.ts';
 import { call, type ErrorJson } from '../fixtures/http-client.ts';
 import { makeRoute } from '../fixtures/forward-harness.ts';
 import { RecordingUpstream } from '../fixtures/recording-upstream.ts';
 
-interface KvGateway {
-  readonly gateway: RunningGateway;
-  readonly url: string;
-  readonly logs: string[];
-  close(): Promise<void>;
-}
+type KvGateway = InProcessGateway;
 
 /** Every secret value and token of this file, to search the logs and bodies for at the end. */
 const SECRETS = new Set<string>();
@@ -94,37 +84,11 @@ describe('keyvault: credentials through a running gateway', () => {
     settings: Record<string, string> = {},
     ready = true,
   ): Promise<KvGateway> {
-    const dir = await policyDir({ 'kv.yaml': policy });
-    const logs: string[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        const lines = chunk.toString('utf8').split('\n').filter(Boolean);
-        logs.push(...lines);
-        ALL_LOGS.push(...lines);
-        done();
-      },
-    });
-    const gateway = await startGateway(
-      loadSettings({
-        GATEWAY_HOST: '127.0.0.1',
-        GATEWAY_PORT: '0',
-        GATEWAY_POLICIES_DIR: dir,
-        GATEWAY_POLICY_WATCH: 'false',
-        ...azure.settings,
-        ...settings,
-      }),
-      createLogger({ level: 'debug', destination }),
+    return startTestGateway(
+      await policyDir({ 'kv.yaml': policy }),
+      { ...azure.settings, ...settings },
+      { waitReady: ready, onLog: (line) => ALL_LOGS.push(line) },
     );
-    if (ready) await waitFor(() => gateway.readiness().ready, 'gateway ready');
-    return {
-      gateway,
-      url: gateway.url,
-      logs,
-      close: async () => {
-        await gateway.shutdown(1000);
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
   }
 
   async function get(gw: KvGateway, path = '/kv/x'): Promise<{ status: number; code?: string }> {
