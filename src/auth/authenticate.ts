@@ -4,12 +4,14 @@
  * Runs on every request, so it allocates little and traces only when a sink is given.
  */
 import type { CryptoKey, FlattenedJWSInput, JWSHeaderParameters, JWTPayload } from 'jose';
+import { GatewayError, isGatewayError } from '../errors.ts';
 import type { JwtRequirements } from '../policy/route.ts';
 import type { TraceSink } from '../policy/trace.ts';
 import { extractBearerToken, type BearerInput } from './bearer-token.ts';
 import { checkClaims } from './check-claims.ts';
 import type { IssuerKeys } from './issuer-keys.ts';
 import type { IssuerRegistry } from './issuer-registry.ts';
+import { RefusedTokenCache } from './refused-token-cache.ts';
 import { tokenCacheKey, VerifiedTokenCache, type VerifiedToken } from './verified-token-cache.ts';
 import { verifySignature } from './verify-signature.ts';
 
@@ -37,28 +39,46 @@ export interface AuthenticateOptions {
    * `VerifiedTokenCache` (10000 tokens, 300 s); `false` verifies every signature.
    */
   readonly cache?: VerifiedTokenCache | false;
+  /**
+   * Refused-token cache (bad signatures). Default: one per `IssuerRegistry` with the defaults of
+   * `RefusedTokenCache` (10000 tokens, 300 s) when `cache` is not `false`; `false` verifies every
+   * signature.
+   */
+  readonly refused?: RefusedTokenCache | false;
 }
 
-// One cache per registry: it lives and dies with the key stores its entries are bound to.
-const defaultCaches = new WeakMap<IssuerRegistry, VerifiedTokenCache>();
+interface TokenCaches {
+  readonly verified: VerifiedTokenCache;
+  readonly refused: RefusedTokenCache | undefined;
+}
 
-function cacheFor(registry: IssuerRegistry, option: VerifiedTokenCache | false | undefined) {
-  if (option !== undefined) return option === false ? undefined : option;
-  let cache = defaultCaches.get(registry);
-  if (cache === undefined) {
-    cache = new VerifiedTokenCache();
-    defaultCaches.set(registry, cache);
+// One pair of caches per registry: they live and die with the key stores their entries are bound to.
+const defaultCaches = new WeakMap<IssuerRegistry, TokenCaches>();
+
+function cachesFor(registry: IssuerRegistry, options: AuthenticateOptions): TokenCaches | undefined {
+  if (options.cache === false) return undefined;
+  let defaults = defaultCaches.get(registry);
+  if (defaults === undefined) {
+    defaults = { verified: new VerifiedTokenCache(), refused: new RefusedTokenCache() };
+    defaultCaches.set(registry, defaults);
   }
-  return cache;
+  if (options.cache === undefined && options.refused === undefined) return defaults;
+  return {
+    verified: options.cache ?? defaults.verified,
+    refused: options.refused === false ? undefined : (options.refused ?? defaults.refused),
+  };
 }
 
-/** Verifies the signature and remembers the header that chose the key, for the cache entry. */
+/**
+ * Verifies the signature and records the verdict: the payload and the header that chose the key
+ * for a valid signature, the token's key for a bad one.
+ */
 async function verifyAndCache(
   token: string,
   key: string,
   jwt: JwtRequirements,
   keys: IssuerKeys,
-  cache: VerifiedTokenCache,
+  caches: TokenCaches,
   nowMs: number,
 ): Promise<JWTPayload> {
   // Read before verifying: a refetch during the verification must make the entry stale.
@@ -68,19 +88,32 @@ async function verifyAndCache(
     used = header;
     return keys.getKey(header, flat);
   };
-  const payload = await verifySignature(token, jwt.algorithms, resolveKey);
+  let payload: JWTPayload;
+  try {
+    payload = await verifySignature(token, jwt.algorithms, resolveKey);
+  } catch (error) {
+    if (isGatewayError(error) && error.code === 'token_signature_invalid') {
+      caches.refused?.add(key, keys, version, nowMs);
+    }
+    throw error;
+  }
   if (used?.alg !== undefined)
-    cache.set(key, keys, version, { payload, alg: used.alg, kid: used.kid }, nowMs);
+    caches.verified.set(key, keys, version, { payload, alg: used.alg, kid: used.kid }, nowMs);
   return payload;
 }
 
 /**
  * Asks the key store for the key of a cached verification, so its rules stay in force on a hit:
  * the max-age refetch (which changes the version), the stale window, a kid that disappeared.
- * Costs a map lookup and a few microtasks; the key is already imported.
+ * While the store is fresh the answer is known without asking: the cache returned the entry only
+ * at the current version, and a fresh store serves exactly that key set.
  */
-async function stillServed(keys: IssuerKeys, hit: VerifiedToken): Promise<boolean> {
-  // The cache returned the entry only at the current version.
+function stillServed(keys: IssuerKeys, hit: VerifiedToken): boolean | Promise<boolean> {
+  return keys.fresh || stillServedAfterRefresh(keys, hit);
+}
+
+/** The slow path of `stillServed`: past max age, the lookup refetches (or uses the stale window). */
+async function stillServedAfterRefresh(keys: IssuerKeys, hit: VerifiedToken): Promise<boolean> {
   const version = keys.version;
   try {
     await keys.getKey({ alg: hit.alg, kid: hit.kid });
@@ -97,25 +130,34 @@ async function stillServed(keys: IssuerKeys, hit: VerifiedToken): Promise<boolea
  * change); claims are re-checked on every request after it, so a cached entry can never outlive
  * `exp`. With a trace (`explain`) the signature is always verified, so the trace shows it.
  */
-async function verifyToken(
+function verifyToken(
   token: string,
   jwt: JwtRequirements,
   registry: IssuerRegistry,
-  cache: VerifiedTokenCache | undefined,
+  caches: TokenCaches | undefined,
   nowMs: number,
   trace: TraceSink | undefined,
-): Promise<JWTPayload> {
+): JWTPayload | Promise<JWTPayload> {
   const keys = registry.register(jwt);
-  if (cache === undefined || trace !== undefined) {
+  if (caches === undefined || trace !== undefined) {
     return verifySignature(token, jwt.algorithms, keys.getKey, trace);
   }
   const key = tokenCacheKey(token);
-  const hit = cache.get(key, keys, jwt.algorithms, nowMs);
+  const hit = caches.verified.get(key, keys, jwt.algorithms, nowMs);
   if (hit !== undefined) {
-    if (await stillServed(keys, hit)) return hit.payload;
-    cache.delete(key);
+    const served = stillServed(keys, hit);
+    if (served === true) return hit.payload;
+    return Promise.resolve(served).then((ok) => {
+      if (ok) return hit.payload;
+      caches.verified.delete(key);
+      return verifyAndCache(token, key, jwt, keys, caches, nowMs);
+    });
   }
-  return verifyAndCache(token, key, jwt, keys, cache, nowMs);
+  // Refused before with this key set: the same verification would fail the same way.
+  if (caches.refused?.has(key, keys, nowMs) === true) {
+    throw new GatewayError('token_signature_invalid', 'The token signature is invalid');
+  }
+  return verifyAndCache(token, key, jwt, keys, caches, nowMs);
 }
 
 function stringClaim(payload: JWTPayload, name: string): string | undefined {
@@ -137,7 +179,7 @@ export async function authenticate(
 ): Promise<Principal> {
   const token = extractBearerToken(input, options.maxTokenBytes, trace);
   const nowMs = (options.now ?? Date.now)();
-  const claims = await verifyToken(token, jwt, registry, cacheFor(registry, options.cache), nowMs, trace);
+  const claims = await verifyToken(token, jwt, registry, cachesFor(registry, options), nowMs, trace);
   checkClaims(claims, jwt, nowMs / 1000, trace);
   const subject = stringClaim(claims, 'sub');
   const clientId = stringClaim(claims, 'azp') ?? stringClaim(claims, 'client_id');

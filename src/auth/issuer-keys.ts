@@ -88,6 +88,16 @@ export class IssuerKeys {
     return this.#loaded;
   }
 
+  /** Open, loaded and within max age (see JwksCache.fresh): the current key set needs no refetch. */
+  get fresh(): boolean {
+    return !this.#closed && this.#cache?.fresh === true;
+  }
+
+  /** True after `close()`: the registry retired this store. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Changes when a fetch brings a different key set (see JwksCache.version). */
   get version(): number {
     return this.#cache?.version ?? 0;

@@ -30,6 +30,9 @@ function keyOf(source: IssuerSource): string {
 export class IssuerRegistry {
   readonly #options: IssuerRegistryOptions;
   readonly #issuers = new Map<string, IssuerKeys>();
+  // Per compiled route (`JwtRequirements` objects live as long as their policy set): the
+  // per-request lookup without building the string key.
+  readonly #bySource = new WeakMap<IssuerSource, IssuerKeys>();
   #closed = false;
 
   /** Throws a ConfigError when a JWKS setting is out of range. */
@@ -43,6 +46,8 @@ export class IssuerRegistry {
    * for every route at policy load, and by `authenticate` as a lookup.
    */
   register(source: IssuerSource): IssuerKeys {
+    const known = this.#bySource.get(source);
+    if (known !== undefined && !known.closed) return known;
     const key = keyOf(source);
     let keys = this.#issuers.get(key);
     if (keys === undefined) {
@@ -51,6 +56,7 @@ export class IssuerRegistry {
       if (this.#closed) keys.close();
       else keys.start();
     }
+    this.#bySource.set(source, keys);
     return keys;
   }
 

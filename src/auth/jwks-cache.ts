@@ -88,6 +88,17 @@ export class JwksCache {
     return this.#lastErrorAt;
   }
 
+  /**
+   * Loaded and within max age: `getKey` would not refetch, so the key set (and with it every key
+   * of the current `version`) is exactly what was fetched. Lets a verified-token cache hit skip
+   * the asynchronous key lookup.
+   */
+  get fresh(): boolean {
+    return (
+      this.#loadedAt !== undefined && this.#now() - this.#loadedAt <= this.#settings.cacheMaxAgeSeconds * 1000
+    );
+  }
+
   /** Keys are past max age and the last refetch failed. */
   get stale(): boolean {
     const { cacheMaxAgeSeconds } = this.#settings;

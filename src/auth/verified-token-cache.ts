@@ -53,7 +53,13 @@ interface Entry extends VerifiedToken {
 export const DEFAULT_MAX_ENTRIES = 10_000;
 export const DEFAULT_MAX_AGE_SECONDS = 300;
 
-function checkedInteger(name: string, value: number | undefined, fallback: number, max: number): number {
+/** A cache size or age option: an integer from 1 to `max`, else a ConfigError naming it. */
+export function checkedInteger(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  max: number,
+): number {
   const n = value ?? fallback;
   if (!Number.isInteger(n) || n < 1 || n > max) {
     throw new ConfigError(`${name} must be an integer from 1 to ${max}, got ${String(value)}`);

@@ -75,6 +75,8 @@ export interface GatewayProcess {
 
 export interface GatewayStart {
   readonly repo: string;
+  /** The built gateway's directory; default `<repo>/dist`. */
+  readonly dist?: string;
   readonly workDir: string;
   readonly policy: string;
   readonly credential: string;
@@ -109,7 +111,7 @@ export async function startGatewayProcess(start: GatewayStart): Promise<GatewayP
   const node = join(start.repo, 'node_modules/.bin/node');
   const [command, args] = pinned(start.cpu, node, [
     ...start.nodeFlags,
-    join(start.repo, 'dist/cli/main.js'),
+    join(start.dist ?? join(start.repo, 'dist'), 'cli/main.js'),
     'serve',
   ]);
   const child = spawn(command, args, {

@@ -15,6 +15,8 @@ export interface BenchOptions {
   readonly only: readonly string[];
   readonly streaming: boolean;
   readonly build: boolean;
+  /** A built gateway to run instead of this repo's dist/ (implies no build); for A/B runs. */
+  readonly dist: string | undefined;
   readonly logLevel: string;
   /** Tokens cycled by the never-seen scenario: more than the verified-token cache holds. */
   readonly neverSeenTokens: number;
@@ -44,6 +46,9 @@ per scenario with the ratio to direct, the 100 MB streaming results and the issu
   --node-flags="F ..."   extra node flags for the gateway process
   --tool wrk|autocannon  load generator (default: wrk when installed, else autocannon)
   --no-build             use dist/ as it is instead of running the build first
+  --dist DIR             run the gateway built in DIR (no build), e.g. a copy of an earlier
+                         dist/ kept inside the repo (.cache/dist-base) so it finds node_modules:
+                         for A/B comparisons run one after the other
 `;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -71,6 +76,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       'node-flags': { type: 'string' },
       tool: { type: 'string' },
       'no-build': { type: 'boolean', default: false },
+      dist: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -90,7 +96,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     streamBytes: Math.round(positive('stream-mb', values['stream-mb'], 100) * 1024 * 1024),
     only,
     streaming: !values['no-streaming'],
-    build: !values['no-build'],
+    build: !values['no-build'] && values.dist === undefined,
+    dist: values.dist,
     logLevel: values['log-level'],
     neverSeenTokens: Math.max(
       1,

@@ -84,17 +84,30 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
       valid: join(work, 'valid.txt'),
       'never-seen': join(work, 'never-seen.txt'),
       invalid: join(work, 'invalid.txt'),
+      'invalid-never-seen': join(work, 'invalid-never-seen.txt'),
     };
-    log(`minting 1,000 valid, 1,000 bad-signature and ${options.neverSeenTokens} never-seen tokens`);
+    log(
+      `minting 1,000 valid, 1,000 bad-signature and ${options.neverSeenTokens} never-seen tokens of each kind`,
+    );
     await mintTokens(files.valid, keys.signing, keys.signing.kid, shape, 1000);
     await mintTokens(files.invalid, keys.rogue, keys.signing.kid, shape, 1000);
     if (options.only.includes('never-seen')) {
       await mintTokens(files['never-seen'], keys.signing, keys.signing.kid, shape, options.neverSeenTokens);
     }
+    if (options.only.includes('invalid-never-seen')) {
+      await mintTokens(
+        files['invalid-never-seen'],
+        keys.rogue,
+        keys.signing.kid,
+        shape,
+        options.neverSeenTokens,
+      );
+    }
     log('measuring one jose verification on the gateway core');
     const joseVerifiesPerSecond = joseCeiling(placement.gateway);
     gateway = await startGatewayProcess({
       repo: REPO,
+      dist: options.dist === undefined ? undefined : resolve(options.dist),
       workDir: work,
       policy: benchPolicy({ issuer, audience: AUDIENCE, scope: SCOPE, upstreamUrl: upstream }),
       credential,

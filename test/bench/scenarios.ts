@@ -13,7 +13,7 @@ export interface LoadScenario {
   /** `upstream` is the direct run; `gateway` goes through the gateway. */
   readonly target: 'upstream' | 'gateway';
   readonly path: string;
-  readonly tokens: 'none' | 'valid' | 'never-seen' | 'invalid';
+  readonly tokens: 'none' | 'valid' | 'never-seen' | 'invalid' | 'invalid-never-seen';
   /** First N tokens of the file (0 = all). */
   readonly tokenLimit: number;
   /** Status every response must have: 2xx unless a refusal is the point. */
@@ -22,7 +22,8 @@ export interface LoadScenario {
 
 /**
  * The scenarios, in run order. `never-seen` cycles through more tokens than the gateway's
- * verified-token cache holds (10,000 by default), so with LRU eviction every request is a miss.
+ * verified-token cache holds (10,000 by default), so with LRU eviction every request is a miss;
+ * `invalid-never-seen` does the same with bad signatures against the refused-token cache.
  */
 export const LOAD_SCENARIOS: readonly LoadScenario[] = [
   {
@@ -80,6 +81,17 @@ export const LOAD_SCENARIOS: readonly LoadScenario[] = [
     tokenLimit: 1000,
     expect: 'refused',
   },
+  // Unique garbage: more bad-signature tokens than the refused-token cache holds (10,000), so
+  // every request pays a full RSA verification. Compare with `never-seen`.
+  {
+    id: 'invalid-never-seen',
+    title: 'gateway, every bad-signature token new to the cache (401)',
+    target: 'gateway',
+    path: '/api/v1/echo',
+    tokens: 'invalid-never-seen',
+    tokenLimit: 0,
+    expect: 'refused',
+  },
 ];
 
 /** Scenarios the issue names that this build cannot run yet, with the reason shown in the report. */
@@ -99,7 +111,12 @@ export interface LoadMeasurement {
 export interface LoadRunContext {
   readonly tool: LoadTool;
   readonly baseUrl: { readonly upstream: string; readonly gateway: string };
-  readonly tokenFiles: { readonly valid: string; readonly 'never-seen': string; readonly invalid: string };
+  readonly tokenFiles: {
+    readonly valid: string;
+    readonly 'never-seen': string;
+    readonly invalid: string;
+    readonly 'invalid-never-seen': string;
+  };
   readonly gatewayPid: number;
   readonly connections: number;
   readonly warmupSeconds: number;

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { authenticate, type AuthenticateOptions, type Principal } from '../../src/auth/authenticate.ts';
 import { IssuerRegistry } from '../../src/auth/issuer-registry.ts';
-import { VerifiedTokenCache } from '../../src/auth/verified-token-cache.ts';
+import { RefusedTokenCache } from '../../src/auth/refused-token-cache.ts';
+import { tokenCacheKey, VerifiedTokenCache } from '../../src/auth/verified-token-cache.ts';
 import { startLocalIdp, type LocalIdp } from '../../src/dev/local-idp.ts';
 import { GatewayError } from '../../src/errors.ts';
 import type { JwtRequirements } from '../../src/policy/route.ts';
@@ -25,6 +26,7 @@ describe('verified-token cache in authenticate', () => {
   let clock: ManualClock;
   let registry: IssuerRegistry;
   let cache: VerifiedTokenCache;
+  let refused: RefusedTokenCache;
   let route: JwtRequirements;
 
   const run = (token: string, jwt = route, options: Partial<AuthenticateOptions> = {}): Promise<Principal> =>
@@ -32,6 +34,7 @@ describe('verified-token cache in authenticate', () => {
       maxTokenBytes: 8192,
       now: clock.now,
       cache,
+      refused,
       ...options,
     });
   const code = async (token: string, jwt = route): Promise<string> => {
@@ -73,6 +76,7 @@ describe('verified-token cache in authenticate', () => {
     });
     // Entries may outlive the JWKS max age here, so a hit must consult the key store itself.
     cache = new VerifiedTokenCache({ maxAgeSeconds: 86_400 });
+    refused = new RefusedTokenCache({ maxEntries: 10, maxAgeSeconds: 86_400 });
     route = jwtRequirements(idp.issuer);
     registry.register(route);
     assert.equal(await registry.whenReady(), true);
@@ -180,5 +184,53 @@ describe('verified-token cache in authenticate', () => {
       trace,
     );
     assert.ok(trace.summary().includes('signature:ok'), trace.summary().join(' '));
+  });
+
+  const forgedToken = (sub: string): string =>
+    withPayload(token(), accessClaims(idp.issuer, { sub, exp: Math.floor(clock.now() / 1000) + 300 }));
+
+  it('remembers a bad signature, and answers it again from that memory without verifying', async () => {
+    assert.equal(await code(forgedToken('admin')), 'token_signature_invalid');
+    assert.equal(refused.size, 1, 'the refusal is remembered');
+    assert.equal(cache.size, 0);
+    // Observe the short cut: a refusal planted for a token that would verify is answered from
+    // the cache, so the verification did not run.
+    const valid = token();
+    const keys = registry.register(route);
+    refused.add(tokenCacheKey(valid), keys, keys.version, clock.now());
+    assert.equal(await code(valid), 'token_signature_invalid');
+  });
+
+  it('re-verifies a refused token once the key set changed', async () => {
+    const valid = token({ exp: Math.floor(clock.now() / 1000) + 86_000 });
+    const keys = registry.register(route);
+    refused.add(tokenCacheKey(valid), keys, keys.version, clock.now());
+    assert.equal(await code(valid), 'token_signature_invalid');
+    await idp.rotateKeys({ keepOld: true });
+    clock.advanceSeconds(601); // past JWKS max age: the next lookup refetches a different set
+    assert.equal(await code(token()), 'ok', 'a token of the new key triggers the refetch');
+    assert.equal(await code(valid), 'ok', 'the old refusal no longer applies');
+  });
+
+  it('does not remember refusals that need no cryptography or depend on the route', async () => {
+    const header = Buffer.from(JSON.stringify({ alg: 'RS256', kid: 'k', jku: 'https://evil.example/' }));
+    assert.equal(await code(`${header.toString('base64url')}.e30.c2ln`), 'token_header_invalid');
+    const t = token();
+    assert.equal(
+      await code(t, jwtRequirements(idp.issuer, { audiences: ['other-api'] })),
+      'token_audience_invalid',
+    );
+    assert.equal(refused.size, 0);
+    assert.equal(await code(t), 'ok');
+  });
+
+  it('a flood of unique forged tokens evicts only other refusals, never a verified caller', async () => {
+    const valid = token();
+    assert.equal(await code(valid), 'ok');
+    for (let i = 0; i < 25; i++)
+      assert.equal(await code(forgedToken(`attacker-${i}`)), 'token_signature_invalid');
+    assert.equal(refused.size, 10, 'bounded by maxEntries');
+    assert.equal(cache.size, 1, "the valid caller's entry is still there");
+    assert.equal(await code(valid), 'ok');
   });
 });

@@ -117,9 +117,14 @@ ${extra}`;
       assert.equal(ok.status, 200);
       assert.equal(upstream.requests.at(-1)?.headers['x-functions-key'], FUNCTION_KEY);
 
+      // Log lines reach stdout in batches (at most LOG_FLUSH_INTERVAL_MS late).
+      await waitFor(
+        () => gw.stdout.some((l) => /"action":"keyvault\.secret\.read".*"outcome":"ok"/.test(l)),
+        'the audit line of the successful read',
+        5_000,
+      );
       const output = [...gw.stdout, ...gw.stderr].join('\n');
       assert.match(output, /"level":"warn".*CHALLENGE RESOURCE VERIFICATION IS DISABLED/);
-      assert.match(output, /"action":"keyvault\.secret\.read".*"outcome":"ok"/);
       for (const value of [FUNCTION_KEY, azure.identity.identityHeader, ...azure.identity.issuedTokens()]) {
         assert.ok(!output.includes(value), 'a secret or token appears in the output');
         assert.ok(!notReady.text.includes(value) && !refused.text.includes(value));
