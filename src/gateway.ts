@@ -57,7 +57,33 @@ export function credentialOptions(settings: Settings): Omit<CredentialRegistryOp
   };
 }
 
-export async function startGateway(settings: Settings, logger: Logger): Promise<RunningGateway> {
+export interface StartOptions {
+  /**
+   * Milliseconds to wait, before listening, for every issuer's keys and every route's credential
+   * (what `/readyz` waits for). Default 0: listen at once and let readiness gate the traffic, as a
+   * Kubernetes Service does. A cluster worker sets it, because the primary hands it connections
+   * as soon as it listens and has no readiness probe to consult. Past the wait it listens anyway
+   * (the IdP may be down) and logs what is missing.
+   */
+  readonly warmUpMs?: number;
+}
+
+/** Resolves once `ready()` holds or `timeoutMs` passed; true when ready. */
+async function waitUntilReady(ready: () => boolean, issuers: Promise<boolean>, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([issuers, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
+  // Credentials have no promise to wait on: poll them for the rest of the time.
+  while (!ready() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+  return ready();
+}
+
+export async function startGateway(
+  settings: Settings,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningGateway> {
   const defaults = compileDefaults(settings);
   let policySet = await loadPolicies(settings.policiesDir, defaults);
   for (const warning of policySet.warnings) logger.warn({ policy: warning }, 'policy warning');
@@ -106,6 +132,16 @@ export async function startGateway(settings: Settings, logger: Logger): Promise<
     { maxHeaderSize: settings.maxHeaderBytes, requestTimeout: 0 },
     createRequestListener({ handler: drain.track(handler), readiness }),
   );
+  const warmUpMs = options.warmUpMs ?? 0;
+  if (warmUpMs > 0) {
+    const ready = () => issuers.ready() && credentials.ready(policySet.routes);
+    if (!(await waitUntilReady(ready, issuers.whenReady(), warmUpMs))) {
+      logger.warn(
+        { waitedMs: warmUpMs, issuers: issuers.ready(), credentials: credentials.ready(policySet.routes) },
+        'not ready after the warm-up; listening anyway (token requests get 503 until the keys load)',
+      );
+    }
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port, settings.host, () => {

@@ -1,11 +1,16 @@
 /**
  * `connector-gateway serve`: settings from env and flags, start, print the effective settings
- * (no secrets), drain on SIGTERM/SIGINT and exit 0.
+ * (no secrets), drain on SIGTERM/SIGINT and exit 0. With GATEWAY_WORKERS > 1 this process becomes
+ * a cluster primary (`cluster-primary.ts`) and each worker it forks runs the same single-process
+ * path (`cluster-worker.ts` and `cluster-log.ts` say what differs for a worker).
  */
-import { describeSettings, loadSettings } from '../config/settings.ts';
+import { describeSettings, loadSettings, type Settings } from '../config/settings.ts';
 import { SETTING_SPECS } from '../config/setting-specs.ts';
-import { startGateway } from '../gateway.ts';
-import { createLogger, flushLogger } from '../observability/logger.ts';
+import { startGateway, type StartOptions } from '../gateway.ts';
+import { createLogger, flushLogger, type Logger } from '../observability/logger.ts';
+import { createClusterLogger } from './cluster-log.ts';
+import { resolveWorkerCount, runClusterPrimary } from './cluster-primary.ts';
+import { isClusterWorker, runAsWorker, WORKER_WARM_UP_MS } from './cluster-worker.ts';
 import { parseCommandArgs } from './usage.ts';
 
 export function serveHelp(): string {
@@ -31,10 +36,24 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.stdout.write(serveHelp());
     return 0;
   }
+  // Settings are checked here, in the primary too, so a bad value stops the start before any fork.
   const settings = loadSettings(process.env, args.values);
-  const logger = createLogger({ level: settings.logLevel });
+  if (isClusterWorker()) {
+    const logger = createClusterLogger(settings.logLevel);
+    return runAsWorker(() => serveProcess(settings, logger, { warmUpMs: WORKER_WARM_UP_MS }));
+  }
+  const workers = resolveWorkerCount(settings.workers);
+  if (workers > 1) {
+    const logger = createClusterLogger(settings.logLevel, 'primary');
+    return runClusterPrimary({ workers, shutdownGraceSeconds: settings.shutdownGraceSeconds, logger });
+  }
+  return serveProcess(settings, createLogger({ level: settings.logLevel }));
+}
+
+/** The single-process gateway: serve until SIGTERM/SIGINT, drain, resolve 0. */
+async function serveProcess(settings: Settings, logger: Logger, start: StartOptions = {}): Promise<number> {
   logger.info({ settings: describeSettings(settings) }, 'effective settings');
-  const gateway = await startGateway(settings, logger);
+  const gateway = await startGateway(settings, logger, start);
   logger.info({ url: gateway.url, routes: gateway.policies().routes.length }, 'listening');
 
   return new Promise<number>((resolve) => {

@@ -105,6 +105,16 @@ export const SETTING_SPECS: readonly SettingSpec[] = [
     help: 'On SIGTERM, how long in-flight requests may finish before the process exits.',
   },
   {
+    key: 'workers',
+    env: 'GATEWAY_WORKERS',
+    flag: 'workers',
+    type: 'integer',
+    default: 1,
+    unit: 'processes, 0 = one per CPU core',
+    range: [0, 256],
+    help: 'How many processes serve. 1 = a single process: the default, and the right value in Kubernetes (scale with replicas). N > 1 = a primary process that forks N workers sharing the listen socket (node:cluster), for multi-core VMs; the primary only supervises (replaces a crashed worker, forwards SIGTERM). 0 = os.availableParallelism(). At most 256: each worker holds its own JWKS cache and upstream pools, and more workers than cores only add memory and contention.',
+  },
+  {
     key: 'maxBodyBytes',
     env: 'GATEWAY_MAX_BODY_BYTES',
     flag: 'max-body-bytes',

@@ -16,6 +16,7 @@ export interface Settings {
   readonly trustedProxies: readonly string[];
   readonly logLevel: LogLevel;
   readonly shutdownGraceSeconds: number;
+  readonly workers: number;
   readonly maxBodyBytes: number;
   readonly maxHeaderBytes: number;
   readonly maxTokenBytes: number;

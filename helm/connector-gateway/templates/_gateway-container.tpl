@@ -20,6 +20,8 @@
   value: {{ $c.logLevel | quote }}
 - name: GATEWAY_SHUTDOWN_GRACE_SECONDS
   value: {{ int64 $c.shutdownGraceSeconds | quote }}
+- name: GATEWAY_WORKERS
+  value: {{ int64 $c.workers | quote }}
 - name: GATEWAY_MAX_BODY_BYTES
   value: {{ int64 $c.maxBodyBytes | quote }}
 - name: GATEWAY_MAX_HEADER_BYTES
