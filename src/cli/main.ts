@@ -4,17 +4,16 @@
  * settings, invalid policies, refused decision), 2 usage error.
  */
 import { ConfigError } from '../errors.ts';
-import { checkCommand } from './check.ts';
-import { explainCommand } from './explain.ts';
-import { lintCommand } from './lint.ts';
-import { serveCommand } from './serve.ts';
 import { UsageError } from './usage.ts';
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  serve: serveCommand,
-  lint: lintCommand,
-  explain: explainCommand,
-  check: checkCommand,
+// Each command's modules load only when it runs: whatever `check` or `explain` pull in would
+// otherwise sit in the serving process's heap, which every major GC marks (docs/performance.md,
+// "Streaming: what limits it").
+const COMMANDS: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
+  serve: async () => (await import('./serve.ts')).serveCommand,
+  lint: async () => (await import('./lint.ts')).lintCommand,
+  explain: async () => (await import('./explain.ts')).explainCommand,
+  check: async () => (await import('./check.ts')).checkCommand,
 };
 
 const HELP = `Usage: connector-gateway <command> [options]
@@ -34,11 +33,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return command === undefined ? 2 : 0;
   }
-  const run = COMMANDS[command];
-  if (run === undefined) {
+  const load = COMMANDS[command];
+  if (load === undefined) {
     process.stderr.write(`connector-gateway: unknown command '${command}'\n\n${HELP}`);
     return 2;
   }
+  const run = await load();
   try {
     return await run(rest);
   } catch (err) {
