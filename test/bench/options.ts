@@ -17,6 +17,10 @@ export interface BenchOptions {
   readonly build: boolean;
   /** A built gateway to run instead of this repo's dist/ (implies no build); for A/B runs. */
   readonly dist: string | undefined;
+  /** A baseline build to compare against, side by side in the same run (A/B mode). */
+  readonly compare: string | undefined;
+  /** Rounds per scenario and build in A/B mode. */
+  readonly rounds: number;
   readonly logLevel: string;
   /** Tokens cycled by the never-seen scenario: more than the verified-token cache holds. */
   readonly neverSeenTokens: number;
@@ -49,6 +53,11 @@ per scenario with the ratio to direct, the 100 MB streaming results and the issu
   --dist DIR             run the gateway built in DIR (no build), e.g. a copy of an earlier
                          dist/ kept inside the repo (.cache/dist-base) so it finds node_modules:
                          for A/B comparisons run one after the other
+  --compare DIR          A/B mode: run the build in DIR (the baseline, e.g. .cache/dist-base)
+                         beside this one on the gateway core, every load scenario on both in
+                         alternating order for --rounds rounds; prints medians and ranges of
+                         CPU us/request and req/s, and whether the ranges overlap (no streaming)
+  --rounds N             rounds per scenario and build with --compare (default 3)
 `;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -77,6 +86,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       tool: { type: 'string' },
       'no-build': { type: 'boolean', default: false },
       dist: { type: 'string' },
+      compare: { type: 'string' },
+      rounds: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -98,6 +109,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     streaming: !values['no-streaming'],
     build: !values['no-build'] && values.dist === undefined,
     dist: values.dist,
+    compare: values.compare,
+    rounds: Math.max(1, Math.round(positive('rounds', values.rounds, 3))),
     logLevel: values['log-level'],
     neverSeenTokens: Math.max(
       1,

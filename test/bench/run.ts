@@ -17,6 +17,7 @@ import { mintTokens } from './mint.ts';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { pinned, pinSelf, planCpus } from './pinning.ts';
 import { checkBeforeTiming } from './precheck.ts';
+import { compareBuilds, formatComparison, type ScenarioComparison } from './compare.ts';
 import { evaluateTargets, formatReport, type BenchReport } from './report.ts';
 import {
   LOAD_SCENARIOS,
@@ -59,7 +60,10 @@ function joseCeiling(cpu: string | undefined): number | undefined {
   return (JSON.parse(out) as { verifiesPerSecond?: number }).verifiesPerSecond;
 }
 
-async function bench(options: BenchOptions, log: (line: string) => void): Promise<BenchReport> {
+/** The normal report, or in A/B mode (`--compare`) the comparison. */
+type BenchOutcome = { readonly report: BenchReport } | { readonly comparison: ScenarioComparison[] };
+
+async function bench(options: BenchOptions, log: (line: string) => void): Promise<BenchOutcome> {
   const placement = planCpus();
   pinSelf(placement.loadgen);
   const tool = options.tool ?? pickLoadTool();
@@ -74,6 +78,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
   const credential = randomBytes(24).toString('base64url');
   let fixture: ChildProcessWithoutNullStreams | undefined;
   let gateway: GatewayProcess | undefined;
+  let baseline: GatewayProcess | undefined;
   try {
     const started = await startFixture(JSON.stringify(jwksOf(keys)), credential, placement.loadgen);
     fixture = started.child;
@@ -121,9 +126,23 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
       ],
       logLevel: options.logLevel,
     });
+    if (options.compare !== undefined) {
+      baseline = await startGatewayProcess({
+        repo: REPO,
+        dist: resolve(options.compare),
+        workDir: join(work, 'baseline'),
+        policy: benchPolicy({ issuer, audience: AUDIENCE, scope: SCOPE, upstreamUrl: upstream }),
+        credential,
+        port: await freePort(),
+        cpu: placement.gateway,
+        nodeFlags: options.nodeFlags,
+        logLevel: options.logLevel,
+      });
+    }
     const token = readFileSync(files.valid, 'utf8').split('\n', 1)[0] ?? '';
     const invalid = readFileSync(files.invalid, 'utf8').split('\n', 1)[0] ?? '';
     await checkBeforeTiming({ gateway: gateway.url, upstream, token, invalid });
+    if (baseline !== undefined) await checkBeforeTiming({ gateway: baseline.url, upstream, token, invalid });
     const ctx = {
       tool,
       baseUrl: { upstream, gateway: gateway.url },
@@ -134,6 +153,23 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
       durationSeconds: options.durationSeconds,
       cpu: placement.loadgen,
     };
+    if (baseline !== undefined) {
+      const other = baseline;
+      const scenarios = LOAD_SCENARIOS.filter((s) => options.only.includes(s.id) && s.target === 'gateway');
+      const comparison = await compareBuilds(
+        scenarios,
+        options.rounds,
+        (scenario, build) =>
+          runLoadScenario(
+            scenario,
+            build === 'candidate'
+              ? ctx
+              : { ...ctx, baseUrl: { upstream, gateway: other.url }, gatewayPid: other.pid },
+          ),
+        log,
+      );
+      return { comparison };
+    }
     const load: LoadMeasurement[] = [];
     for (const scenario of LOAD_SCENARIOS.filter((s) => options.only.includes(s.id))) {
       log(`load: ${scenario.title}`);
@@ -152,7 +188,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
           bytes: options.streamBytes,
         }))
       : [];
-    return {
+    const report: BenchReport = {
       machine: {
         date: new Date().toISOString(),
         cpuModel: cpuModel(),
@@ -170,7 +206,9 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
       joseVerifiesPerSecond,
       targets: evaluateTargets(load, streaming, joseVerifiesPerSecond),
     };
+    return { report };
   } finally {
+    await baseline?.stop();
     await gateway?.stop();
     fixture?.stdin.end();
     await rm(work, { recursive: true, force: true });
@@ -190,7 +228,13 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
-  const report = await bench(options, log);
+  const outcome = await bench(options, log);
+  if ('comparison' in outcome) {
+    const text = formatComparison(outcome.comparison, `baseline (${options.compare ?? ''})`, 'this build');
+    process.stdout.write(options.json ? `${JSON.stringify(outcome, null, 2)}\n` : `\n${text}\n`);
+    return 0;
+  }
+  const { report } = outcome;
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `\n${formatReport(report)}\n`);
   return 0;
 }
