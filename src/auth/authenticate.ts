@@ -4,7 +4,7 @@
  * Runs on every request, so it allocates little and traces only when a sink is given.
  */
 import type { CryptoKey, FlattenedJWSInput, JWSHeaderParameters, JWTPayload } from 'jose';
-import { GatewayError, isGatewayError } from '../errors.ts';
+import { GatewayError } from '../errors.ts';
 import type { JwtRequirements } from '../policy/route.ts';
 import type { TraceSink } from '../policy/trace.ts';
 import { extractBearerToken, type BearerInput } from './bearer-token.ts';
@@ -13,7 +13,7 @@ import type { IssuerKeys } from './issuer-keys.ts';
 import type { IssuerRegistry } from './issuer-registry.ts';
 import { RefusedTokenCache } from './refused-token-cache.ts';
 import { tokenCacheKey, VerifiedTokenCache, type VerifiedToken } from './verified-token-cache.ts';
-import { verifySignature } from './verify-signature.ts';
+import { isSignatureMismatch, verifySignature } from './verify-signature.ts';
 
 /** The authenticated caller, for authorization, claim forwarding and logs. */
 export interface Principal {
@@ -92,9 +92,8 @@ async function verifyAndCache(
   try {
     payload = await verifySignature(token, jwt.algorithms, resolveKey);
   } catch (error) {
-    if (isGatewayError(error) && error.code === 'token_signature_invalid') {
-      caches.refused?.add(key, keys, version, nowMs);
-    }
+    // Only a mismatch: "could not be verified" may be a key problem that the next fetch fixes.
+    if (isSignatureMismatch(error)) caches.refused?.add(key, keys, version, nowMs);
     throw error;
   }
   if (used?.alg !== undefined)

@@ -5,7 +5,8 @@
  * than the valid traffic it competes with (a refusal paid a full verification, an accepted token
  * a lookup), and garbage could starve valid callers.
  *
- * Only `token_signature_invalid` is remembered: it is the one refusal that is expensive and that
+ * Only a signature mismatch (`token_signature_invalid` because the signature does not match, not
+ * because it could not be checked) is remembered: it is the one refusal that is expensive and that
  * depends on nothing but the token bytes and the issuer's key set. Malformed tokens and bad headers
  * are refused before any cryptography; claim checks (expiry, audience, scope) are cheap and run on
  * every request anyway. An entry is used only while:

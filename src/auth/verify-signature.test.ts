@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign, webcrypto, type KeyObject } from 'node:crypto';
-import type { CryptoKey } from 'jose';
+import { generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { isGatewayError } from '../errors.ts';
-import { verifySignature } from './verify-signature.ts';
+import { isSignatureMismatch, verifySignature } from './verify-signature.ts';
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -19,6 +19,17 @@ function rs256(privateKey: KeyObject, payload: unknown, header: Record<string, u
 async function verifyKey(publicKey: KeyObject, name: string, hash = 'SHA-256'): Promise<CryptoKey> {
   const der = publicKey.export({ type: 'spki', format: 'der' });
   return await webcrypto.subtle.importKey('spki', der, { name, hash }, true, ['verify']);
+}
+
+/** The refusal's code, with `:mismatch` when it is a signature mismatch (cacheable). */
+async function refusalKind(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(isGatewayError(err));
+    return isSignatureMismatch(err) ? `${err.code}:mismatch` : err.code;
+  }
+  return 'accepted';
 }
 
 async function refusal(promise: Promise<unknown>): Promise<string> {
@@ -78,6 +89,46 @@ describe('verifySignature: RS256 through node:crypto', () => {
     assert.equal(
       await refusal(verifySignature(token, ['RS256'], () => Promise.reject(noKey))),
       'token_key_not_found',
+    );
+  });
+
+  it('marks only real mismatches as such, never a key that could not be used', async () => {
+    const key = await verifyKey(pair.publicKey, 'RSASSA-PKCS1-v1_5');
+    const other = rs256(rsaPair(2048).privateKey, payload);
+    assert.equal(
+      await refusalKind(verifySignature(other, ['RS256'], () => Promise.resolve(key))),
+      'token_signature_invalid:mismatch',
+    );
+    const pss = await verifyKey(pair.publicKey, 'RSA-PSS');
+    assert.equal(
+      await refusalKind(
+        verifySignature(rs256(pair.privateKey, payload), ['RS256'], () => Promise.resolve(pss)),
+      ),
+      'token_signature_invalid',
+    );
+    const small = rsaPair(1024);
+    const smallKey = await verifyKey(small.publicKey, 'RSASSA-PKCS1-v1_5');
+    assert.equal(
+      await refusalKind(
+        verifySignature(rs256(small.privateKey, payload), ['RS256'], () => Promise.resolve(smallKey)),
+      ),
+      'token_signature_invalid',
+    );
+  });
+
+  it('marks a mismatch on the jose path (ES256) too', async () => {
+    const signer = await generateKeyPair('ES256');
+    const stranger = await generateKeyPair('ES256');
+    const token = await new SignJWT(payload)
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .sign(signer.privateKey);
+    assert.equal(
+      await refusalKind(verifySignature(token, ['ES256'], () => Promise.resolve(stranger.publicKey))),
+      'token_signature_invalid:mismatch',
+    );
+    assert.deepEqual(
+      await verifySignature(token, ['ES256'], () => Promise.resolve(signer.publicKey)),
+      payload,
     );
   });
 });

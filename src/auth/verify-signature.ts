@@ -15,13 +15,34 @@ export type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+// Refusals because the signature does not match the token under the chosen key, as opposed to
+// `token_signature_invalid` because it could not be checked (a key too short or imported for
+// another algorithm, an unexpected error): only a mismatch is a property of the token bytes and
+// the key set alone, so only a mismatch may be remembered (refused-token-cache.ts).
+const mismatches = new WeakSet<GatewayError>();
+
+function signatureMismatch(cause?: unknown): GatewayError {
+  const error = new GatewayError(
+    'token_signature_invalid',
+    'The token signature is invalid',
+    cause === undefined ? undefined : { cause },
+  );
+  mismatches.add(error);
+  return error;
+}
+
+/** True when `error` is a refusal because the signature does not match (see `mismatches`). */
+export function isSignatureMismatch(error: unknown): boolean {
+  return isGatewayError(error) && mismatches.has(error);
+}
+
 /** Maps jose's stable error codes (never message text) to the gateway's. */
 function toGatewayError(err: unknown): GatewayError {
   if (isGatewayError(err)) return err;
   const code = err instanceof Error && 'code' in err ? err.code : undefined;
   switch (code) {
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-      return new GatewayError('token_signature_invalid', 'The token signature is invalid', { cause: err });
+      return signatureMismatch(err);
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
     case 'ERR_JOSE_NOT_SUPPORTED':
       // NOT_SUPPORTED: the JWKS cannot serve this alg (jose refuses symmetric algs for a JWKS).
@@ -101,9 +122,7 @@ async function verifyRs256(
   const key = rsaKeyObject(await resolveKey(header, parts));
   const signature = Buffer.from(parts.signature, 'base64url');
   const signingInput = Buffer.from(token.slice(0, second), 'latin1');
-  if (!cryptoVerify('sha256', signingInput, key, signature)) {
-    throw new GatewayError('token_signature_invalid', 'The token signature is invalid');
-  }
+  if (!cryptoVerify('sha256', signingInput, key, signature)) throw signatureMismatch();
   return Buffer.from(parts.payload, 'base64url');
 }
 
