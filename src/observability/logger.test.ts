@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
-import { createLogger, scrubSecrets } from './logger.ts';
+import { createLogger, LOG_FLUSH_INTERVAL_MS, scrubSecrets } from './logger.ts';
 
 function capture(): { lines: string[]; stream: Writable } {
   const lines: string[] = [];
@@ -53,5 +54,41 @@ describe('logger redaction', () => {
       scrubSecrets('route adls-read refused: token_expired'),
       'route adls-read refused: token_expired',
     );
+  });
+});
+
+describe('default destination: batched stdout writes', () => {
+  // A child process, because the default destination is this process's stdout (fd 1).
+  const run = (body: string): Promise<{ stdout: string; code: number | null; ms: number }> =>
+    new Promise((resolve) => {
+      const started = Date.now();
+      const script = `import { createLogger } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).href)};\n${body}`;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      child.on('close', (code) => resolve({ stdout, code, ms: Date.now() - started }));
+    });
+
+  it('loses no buffered line when the process dies of an uncaught exception', async () => {
+    const { stdout, code } = await run(
+      `const log = createLogger({ level: 'info' });
+       for (let i = 0; i < 3; i++) log.info({ i }, 'before the crash');
+       setTimeout(() => { throw new Error('boom'); }, 0);`,
+    );
+    assert.equal(code, 1);
+    assert.equal(stdout.split('\n').filter((l) => l.includes('before the crash')).length, 3, stdout);
+  });
+
+  it('writes a lone line within the flush interval, without waiting for the buffer to fill', async () => {
+    const { stdout } = await run(
+      `const log = createLogger({ level: 'info' });
+       log.info('quiet gateway');
+       // Keep running well past the flush interval; the line must be out before the exit flush.
+       setTimeout(() => { process.stdout.write('MARK\\n'); process.exit(0); }, ${LOG_FLUSH_INTERVAL_MS * 3});`,
+    );
+    const line = stdout.indexOf('quiet gateway');
+    assert.ok(line !== -1 && line < stdout.indexOf('MARK'), stdout);
   });
 });
