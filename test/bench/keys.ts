@@ -4,7 +4,14 @@
  * shaped like Keycloak's. A `rogue` key signs with the published kid: its tokens are refused only
  * after a full RSA verification, the most expensive refusal there is.
  */
-import { createPrivateKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  generateKeyPairSync,
+  randomBytes,
+  randomUUID,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 
 export interface BenchKey {
   readonly kid: string;
@@ -75,6 +82,16 @@ const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toStr
 export function signRs256(key: KeyObject, kid: string, claims: Record<string, unknown>): string {
   const input = `${b64({ alg: 'RS256', typ: 'JWT', kid })}.${b64(claims)}`;
   return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+}
+
+/**
+ * A token shaped exactly like `signRs256`'s, under the published kid, with 256 random bytes as
+ * its signature: refused only after a full RSA-2048 verification, like a token signed by a rogue
+ * key, but free to make (the unique-garbage scenario needs more than 10,000).
+ */
+export function forgeRs256(kid: string, claims: Record<string, unknown>): string {
+  const input = `${b64({ alg: 'RS256', typ: 'JWT', kid })}.${b64(claims)}`;
+  return `${input}.${randomBytes(256).toString('base64url')}`;
 }
 
 export function importKey(key: BenchKey): KeyObject {

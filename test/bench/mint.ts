@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { claimsFor, importKey, signRs256, type BenchKey, type TokenShape } from './keys.ts';
+import { claimsFor, forgeRs256, importKey, signRs256, type BenchKey, type TokenShape } from './keys.ts';
 
 interface MintJob {
   readonly key: BenchKey;
@@ -66,5 +66,16 @@ export async function mintTokens(
   }
   if (new Set(tokens).size !== count)
     throw new Error(`minted ${new Set(tokens).size} distinct tokens, wanted ${count}`);
+  await writeFile(file, `${tokens.join('\n')}\n`);
+}
+
+/** Writes `count` distinct forged tokens (random signatures under `kid`, see forgeRs256) to `file`. */
+export async function forgeTokens(
+  file: string,
+  kid: string,
+  shape: TokenShape,
+  count: number,
+): Promise<void> {
+  const tokens = Array.from({ length: count }, (_, i) => forgeRs256(kid, claimsFor(shape, i)));
   await writeFile(file, `${tokens.join('\n')}\n`);
 }
