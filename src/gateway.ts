@@ -134,8 +134,8 @@ export async function startGateway(
   );
   const warmUpMs = options.warmUpMs ?? 0;
   if (warmUpMs > 0) {
-    const ready = () => issuers.ready() && credentials.ready(policySet.routes);
-    if (!(await waitUntilReady(ready, issuers.whenReady(), warmUpMs))) {
+    // The same condition /readyz reports (nothing drains yet at start).
+    if (!(await waitUntilReady(() => readiness().ready, issuers.whenReady(), warmUpMs))) {
       logger.warn(
         { waitedMs: warmUpMs, issuers: issuers.ready(), credentials: credentials.ready(policySet.routes) },
         'not ready after the warm-up; listening anyway (token requests get 503 until the keys load)',
