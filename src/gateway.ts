@@ -2,6 +2,7 @@
  * Wires the gateway's parts from settings and starts the HTTP server. `cli/serve.ts` calls this and
  * owns the signals; tests call it directly to run a real gateway on an ephemeral port.
  */
+import { configureBufferReclaim } from './proxy/buffer-reclaim.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { IssuerRegistry } from './auth/issuer-registry.ts';
@@ -98,6 +99,11 @@ export async function startGateway(
   });
   issuers.sync(policySet.issuers);
 
+  if (!configureBufferReclaim(settings.streamReclaimBytes)) {
+    logger.warn(
+      'this runtime does not allow young-generation GC hints; GATEWAY_STREAM_RECLAIM_BYTES has no effect',
+    );
+  }
   const pools = new UpstreamPools();
   const credentials = new CredentialRegistry({ logger, ...credentialOptions(settings) });
   credentials.sync(policySet.routes);

@@ -125,6 +125,16 @@ export const SETTING_SPECS: readonly SettingSpec[] = [
     help: 'Largest request body forwarded; larger → 413.',
   },
   {
+    key: 'streamReclaimBytes',
+    env: 'GATEWAY_STREAM_RECLAIM_BYTES',
+    flag: 'stream-reclaim-bytes',
+    type: 'integer',
+    default: 8_388_608,
+    unit: 'bytes',
+    range: [0, 1_073_741_824],
+    help: 'After this many body bytes relayed (either way), ask V8 for a young-generation GC, so streamed chunks are freed while young instead of by full-heap collections; 0 = off.',
+  },
+  {
     key: 'maxHeaderBytes',
     env: 'GATEWAY_MAX_HEADER_BYTES',
     flag: 'max-header-bytes',

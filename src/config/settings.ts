@@ -18,6 +18,8 @@ export interface Settings {
   readonly shutdownGraceSeconds: number;
   readonly workers: number;
   readonly maxBodyBytes: number;
+  /** Body bytes relayed between two young-generation GC hints; 0 = off (src/proxy/buffer-reclaim.ts). */
+  readonly streamReclaimBytes: number;
   readonly maxHeaderBytes: number;
   readonly maxTokenBytes: number;
   readonly upstreamConnectTimeoutMs: number;

@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors.ts';
 import { tooLarge } from './body-limit.ts';
+import { noteRelayedBytes } from './buffer-reclaim.ts';
 import { toGatewayError } from './transport-errors.ts';
 import { buildClientResponseHeaders } from './upstream-headers.ts';
 
@@ -106,6 +107,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onBodySent(chunk: Buffer): void {
     this.#bytesSent += chunk.length;
+    noteRelayedBytes(chunk.length);
     // Only a chunked body can get here over the limit: Node's parser stops a declared-length
     // body at its Content-Length, which was checked before dispatch. The upstream sees at most
     // one chunk past the limit and never a complete request (its socket is destroyed).
@@ -146,6 +148,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     this.#bytesReceived += chunk.length;
+    noteRelayedBytes(chunk.length);
     // Backpressure: stop reading the upstream socket until the caller's socket drains.
     if (!this.#res.write(chunk)) controller.pause();
   }

@@ -24,6 +24,8 @@
   value: {{ int64 $c.workers | quote }}
 - name: GATEWAY_MAX_BODY_BYTES
   value: {{ int64 $c.maxBodyBytes | quote }}
+- name: GATEWAY_STREAM_RECLAIM_BYTES
+  value: {{ int64 $c.streamReclaimBytes | quote }}
 - name: GATEWAY_MAX_HEADER_BYTES
   value: {{ int64 $c.maxHeaderBytes | quote }}
 - name: GATEWAY_MAX_TOKEN_BYTES
