@@ -20,15 +20,18 @@ export class Drain {
     return this.#inflight;
   }
 
+  readonly #done = (): void => {
+    this.#inflight -= 1;
+    if (this.#inflight === 0) this.#idle?.();
+  };
+
   /** Wraps a handler so its requests are counted until the response is closed. */
   track(handler: Handler): Handler {
     return (req, res) => {
       this.#inflight += 1;
-      // 'close' fires once for finished and for aborted responses alike.
-      res.once('close', () => {
-        this.#inflight -= 1;
-        if (this.#inflight === 0) this.#idle?.();
-      });
+      // 'close' fires once for finished and for aborted responses alike. One bound listener for
+      // all requests: no closure (and no `once` wrapper) per request.
+      res.on('close', this.#done);
       if (this.#draining) res.setHeader('connection', 'close');
       return handler(req, res);
     };

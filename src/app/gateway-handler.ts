@@ -4,11 +4,12 @@
  * Request/Response objects, because converting every body to a Web Stream costs more per request
  * than the JWT check does (see issue 3's peer measurements). Writes exactly one log line per request.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../observability/logger.ts';
 import type { Forwarder } from '../proxy/forward.ts';
 import type { CompiledRoute } from '../policy/route.ts';
+import { requestLogWriter } from '../observability/request-line.ts';
 import { claimHeaders } from './claim-headers.ts';
 import { decide, type Decision, type DecisionContext } from './decide.ts';
 import { toGatewayError, writeError } from './error-response.ts';
@@ -26,9 +27,33 @@ export interface GatewayHandlerDeps {
 // A propagated request id is kept only if it is short and plain, so it cannot forge log fields.
 const REQUEST_ID = /^[\w.:@-]{1,128}$/;
 
+// Generated ids: a random prefix per process, then a counter. Unique across processes and
+// restarts like a UUID (48 random bits per process), at the cost of an increment instead of
+// `randomUUID` (~1.4 µs per request under load). Request ids identify, they are not secrets.
+const ID_PREFIX = randomBytes(6).toString('hex');
+let idCounter = 0;
+
 export function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  if (typeof given === 'string' && REQUEST_ID.test(given)) return given;
+  idCounter += 1;
+  return `${ID_PREFIX}-${idCounter.toString(36)}`;
+}
+
+/**
+ * Every Authorization field of the request, from the raw header list (what Node's
+ * `headersDistinct` gives, without building that object for all headers on every request):
+ * two of them must be seen, since `req.headers` silently keeps one.
+ */
+export function authorizationFields(rawHeaders: readonly string[]): string[] | undefined {
+  let found: string[] | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name !== undefined && name.length === 13 && name.toLowerCase() === 'authorization') {
+      (found ??= []).push(rawHeaders[i + 1] ?? '');
+    }
+  }
+  return found;
 }
 
 /**
@@ -43,6 +68,7 @@ function forwardedProto(req: IncomingMessage): 'http' | 'https' {
 export type GatewayHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
+  const writeLine = requestLogWriter(deps.logger);
   return async function proxyRequest(req, res) {
     const started = performance.now();
     const requestId = requestIdOf(req);
@@ -59,7 +85,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
           target: req.url ?? '/',
           hostHeader: req.headers.host,
           clientIp,
-          authorization: req.headersDistinct.authorization,
+          authorization: authorizationFields(req.rawHeaders),
         },
         deps.context(),
         undefined,
@@ -76,45 +102,38 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
         maxBodyBytes: deps.maxBodyBytes,
       });
       const failed = result.error;
-      deps.logger.info(
-        {
-          reqId: requestId,
-          method,
-          path: decision.path,
-          route: decision.route.id,
-          decision: result.clientAborted === true ? 'aborted' : failed === undefined ? 'forwarded' : 'failed',
-          reason: result.clientAborted === true ? 'client_aborted' : failed?.code,
-          status: result.status,
-          ms: Math.round(performance.now() - started),
-          upstreamMs: result.upstreamMs,
-          clientIp,
-          sub: decision.principal?.subject,
-          clientId: decision.principal?.clientId,
-          err: failed?.cause,
-        },
-        'request',
-      );
+      writeLine('info', {
+        reqId: requestId,
+        method,
+        path: decision.path,
+        route: decision.route.id,
+        decision: result.clientAborted === true ? 'aborted' : failed === undefined ? 'forwarded' : 'failed',
+        reason: result.clientAborted === true ? 'client_aborted' : failed?.code,
+        status: result.status,
+        ms: Math.round(performance.now() - started),
+        upstreamMs: result.upstreamMs,
+        clientIp,
+        sub: decision.principal?.subject,
+        clientId: decision.principal?.clientId,
+        err: failed?.cause,
+      });
     } catch (thrown) {
       const err = toGatewayError(thrown);
       writeError(res, err, requestId);
-      const level = err.status >= 500 ? 'error' : 'info';
-      deps.logger[level](
-        {
-          reqId: requestId,
-          method,
-          path: seen.path,
-          route: seen.route?.id,
-          decision: err.status >= 500 ? 'failed' : 'refused',
-          reason: err.code,
-          status: err.status,
-          ms: Math.round(performance.now() - started),
-          clientIp,
-          sub: decision?.principal?.subject,
-          clientId: decision?.principal?.clientId,
-          err: err.status >= 500 ? (err.cause ?? err) : undefined,
-        },
-        'request',
-      );
+      writeLine(err.status >= 500 ? 'error' : 'info', {
+        reqId: requestId,
+        method,
+        path: seen.path,
+        route: seen.route?.id,
+        decision: err.status >= 500 ? 'failed' : 'refused',
+        reason: err.code,
+        status: err.status,
+        ms: Math.round(performance.now() - started),
+        clientIp,
+        sub: decision?.principal?.subject,
+        clientId: decision?.principal?.clientId,
+        err: err.status >= 500 ? (err.cause ?? err) : undefined,
+      });
     }
   };
 }

@@ -5,6 +5,7 @@
  * anything shaped like a JWT or a `Bearer` credential before they are written.
  */
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { markRequestLineShape } from './request-line.ts';
 
 export type { Logger } from 'pino';
 
@@ -145,7 +146,10 @@ export function createLogger(settings: LoggerSettings): Logger {
     formatters: { level: (label) => ({ level: label }), log: (obj) => redactSecrets(obj) },
   };
   const destination = settings.destination ?? stdoutDestination();
-  return pino(options, destination);
+  const logger = pino(options, destination);
+  // request-line.ts writes the per-request line itself for loggers with exactly these options.
+  markRequestLineShape(logger);
+  return logger;
 }
 
 /** Flush an asynchronous destination before the process exits. */

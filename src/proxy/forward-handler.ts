@@ -85,6 +85,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   #settled = false;
   #held: HeldResponse | undefined;
   #heldComplete = false;
+  #drainListening = false;
 
   constructor(req: IncomingMessage, res: ServerResponse, options: ForwardHandlerOptions) {
     this.#req = req;
@@ -96,8 +97,9 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     this.promise = promise;
     this.#resolve = resolve;
     this.#reject = reject;
+    // Left in place after the forward settles (#onClose checks #settled): removing listeners
+    // costs more per request than the check, and `res` lives no longer than this request.
     res.on('close', this.#onClose);
-    res.on('drain', this.#onDrain);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -144,13 +146,13 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       held.chunks.push(chunk);
       held.bytes += chunk.length;
       // Too large to hold: relay what came so far and stream the rest, without a retry.
-      if (held.bytes > HOLD_LIMIT_BYTES && !this.#releaseHeld()) controller.pause();
+      if (held.bytes > HOLD_LIMIT_BYTES && !this.#releaseHeld()) this.#pause(controller);
       return;
     }
     this.#bytesReceived += chunk.length;
     noteRelayedBytes(chunk.length);
     // Backpressure: stop reading the upstream socket until the caller's socket drains.
-    if (!this.#res.write(chunk)) controller.pause();
+    if (!this.#res.write(chunk)) this.#pause(controller);
   }
 
   onResponseEnd(): void {
@@ -246,6 +248,15 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     else this.#controller.abort(reason);
   }
 
+  /** Pauses the upstream until the caller's socket drains; the listener is added on first use. */
+  #pause(controller: Dispatcher.DispatchController): void {
+    if (!this.#drainListening) {
+      this.#drainListening = true;
+      this.#res.on('drain', this.#onDrain);
+    }
+    controller.pause();
+  }
+
   readonly #onDrain = (): void => {
     if (this.#controller?.paused === true) this.#controller.resume();
   };
@@ -259,8 +270,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 
   #settle(): void {
     this.#settled = true;
-    this.#res.off('close', this.#onClose);
-    this.#res.off('drain', this.#onDrain);
+    if (this.#drainListening) this.#res.off('drain', this.#onDrain);
   }
 
   #result(error: GatewayError | undefined): ForwardResult {

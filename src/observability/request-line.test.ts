@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { createLogger, type Logger } from './logger.ts';
+import { requestLogWriter, type RequestLine } from './request-line.ts';
+
+/** A destination keeping every write as it came. */
+function capture(): { stream: Writable; writes: string[] } {
+  const writes: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      writes.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  return { stream, writes };
+}
+
+const FULL: RequestLine = {
+  reqId: 'r-1',
+  method: 'GET',
+  path: '/api/v1/files/"quoted"\\back\u0001ctl/ünï/\u2028',
+  route: 'adls-read',
+  decision: 'forwarded',
+  reason: undefined,
+  status: 200,
+  ms: 3,
+  upstreamMs: 1.234567,
+  clientIp: '10.0.0.7',
+  sub: 'service-account-spark',
+  clientId: 'spark-client',
+};
+
+const REFUSED: RequestLine = {
+  reqId: 'r-2',
+  method: 'POST',
+  path: undefined,
+  route: undefined,
+  decision: 'refused',
+  reason: 'token_expired',
+  status: 401,
+  ms: 0,
+  clientIp: '::1',
+  sub: undefined,
+  clientId: undefined,
+};
+
+/** What pino itself writes for the same line, and what the writer writes. */
+async function both(
+  line: RequestLine,
+  level: 'info' | 'error',
+  child?: Record<string, unknown>,
+): Promise<[string, string]> {
+  const viaPino = capture();
+  const viaWriter = capture();
+  // The same millisecond for both: the timestamp is cached per millisecond.
+  const fixed = Date.now();
+  const realNow = Date.now;
+  Date.now = () => fixed;
+  try {
+    let a: Logger = createLogger({ level: 'info', destination: viaPino.stream });
+    let b: Logger = createLogger({ level: 'info', destination: viaWriter.stream });
+    if (child !== undefined) {
+      a = a.child(child);
+      b = b.child(child);
+    }
+    a[level](line, 'request');
+    requestLogWriter(b)(level, line);
+  } finally {
+    Date.now = realNow;
+  }
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(viaPino.writes.length, 1);
+  assert.equal(viaWriter.writes.length, 1);
+  return [viaPino.writes[0] ?? '', viaWriter.writes[0] ?? ''];
+}
+
+function sameLine(pinoLine: string, writerLine: string): void {
+  assert.ok(writerLine.endsWith('}\n'));
+  const a = JSON.parse(pinoLine) as Record<string, unknown>;
+  const b = JSON.parse(writerLine) as Record<string, unknown>;
+  assert.deepEqual(b, a);
+  assert.deepEqual(Object.keys(b), Object.keys(a), 'same key order');
+}
+
+describe('request line writer', () => {
+  it('writes the line pino writes: escapes, unicode, floats, omitted undefined fields', async () => {
+    const [a, b] = await both(FULL, 'info');
+    sameLine(a, b);
+    assert.match(b, /"decision":"forwarded"/);
+    assert.doesNotMatch(b, /"reason"/);
+  });
+
+  it('matches pino for a refusal line and at level error', async () => {
+    sameLine(...(await both(REFUSED, 'info')));
+    sameLine(
+      ...(await both({ ...REFUSED, status: 503, decision: 'failed', reason: 'issuer_unavailable' }, 'error')),
+    );
+  });
+
+  it('carries a child logger’s bindings (the cluster workers’ pid and role)', async () => {
+    const [a, b] = await both(FULL, 'info', { pid: 4242, role: 'worker' });
+    sameLine(a, b);
+    assert.match(b, /"pid":4242/);
+  });
+
+  it('writes non-finite numbers as null, like pino', async () => {
+    sameLine(...(await both({ ...FULL, upstreamMs: Number.NaN }, 'info')));
+  });
+
+  it('hands a line with an error to pino, so the err serializer scrubs it', async () => {
+    const out = capture();
+    const logger = createLogger({ level: 'info', destination: out.stream });
+    const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+    requestLogWriter(logger)('error', {
+      ...FULL,
+      decision: 'failed',
+      status: 502,
+      err: new Error(`boom ${token}`),
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(out.writes.length, 1);
+    const line = JSON.parse(out.writes[0] ?? '') as { err?: { message?: string } };
+    assert.equal(line.err?.message, 'boom [REDACTED]');
+  });
+
+  it('honours the level, also when it changes at run time', async () => {
+    const out = capture();
+    const logger = createLogger({ level: 'warn', destination: out.stream });
+    const write = requestLogWriter(logger);
+    write('info', FULL);
+    logger.level = 'info';
+    write('info', FULL);
+    logger.level = 'silent';
+    write('error', FULL);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(out.writes.length, 1);
+  });
+
+  it('goes through pino for a logger createLogger did not make (unknown options)', async () => {
+    const out = capture();
+    const logger = pino({ mixin: () => ({ extra: 1 }) }, out.stream);
+    requestLogWriter(logger)('info', FULL);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal((JSON.parse(out.writes[0] ?? '') as { extra?: number }).extra, 1);
+  });
+});
