@@ -20,7 +20,7 @@ function capture(): { stream: Writable; writes: string[] } {
 const FULL: RequestLine = {
   reqId: 'r-1',
   method: 'GET',
-  path: '/api/v1/files/"quoted"\\back\u0001ctl/ünï/\u2028',
+  path: '/api/v1/files/"quoted"\\back\u0001ctl/ünï/\u2028/\ud83d\ude00/\ud800',
   route: 'adls-read',
   decision: 'forwarded',
   reason: undefined,
