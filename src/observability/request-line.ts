@@ -77,6 +77,7 @@ function madeByCreateLogger(logger: Logger): boolean {
 // What JSON.stringify would escape: controls, quote, backslash, and surrogates (a lone one is
 // written as \uXXXX). Testing for it first and quoting by hand costs half of calling
 // JSON.stringify on the usual plain id, method, path and address.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
 function str(value: string): string {
