@@ -1,8 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createLogger, LOG_FLUSH_INTERVAL_MS, scrubSecrets } from './logger.ts';
+import { createLogger, LOG_FLUSH_INTERVAL_MS, scrubSecrets, stdoutWriteMode } from './logger.ts';
 
 function capture(): { lines: string[]; stream: Writable } {
   const lines: string[] = [];
@@ -58,37 +61,67 @@ describe('logger redaction', () => {
 });
 
 describe('default destination: batched stdout writes', () => {
-  // A child process, because the default destination is this process's stdout (fd 1).
-  const run = (body: string): Promise<{ stdout: string; code: number | null; ms: number }> =>
+  // A child process, because the default destination is this process's stdout (fd 1). With
+  // `toFile`, its stdout is a regular file (synchronous writes); otherwise a pipe (asynchronous).
+  const run = (body: string, toFile = false): Promise<{ stdout: string; code: number | null; ms: number }> =>
     new Promise((resolve) => {
       const started = Date.now();
-      const script = `import { createLogger } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).href)};\n${body}`;
+      const script = `import { createLogger, stdoutWriteMode } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).href)};\n${body}`;
+      const dir = toFile ? mkdtempSync(join(tmpdir(), 'cg-log-')) : undefined;
+      const file = dir === undefined ? undefined : join(dir, 'stdout.log');
+      const fd = file === undefined ? undefined : openSync(file, 'a');
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-        stdio: ['ignore', 'pipe', 'ignore'],
+        stdio: ['ignore', fd ?? 'pipe', 'ignore'],
       });
+      if (fd !== undefined) closeSync(fd);
       let stdout = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-      child.on('close', (code) => resolve({ stdout, code, ms: Date.now() - started }));
+      child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      child.on('close', (code) => {
+        if (file !== undefined && dir !== undefined) {
+          stdout = readFileSync(file, 'utf8');
+          rmSync(dir, { recursive: true });
+        }
+        resolve({ stdout, code, ms: Date.now() - started });
+      });
     });
 
-  it('loses no buffered line when the process dies of an uncaught exception', async () => {
-    const { stdout, code } = await run(
-      `const log = createLogger({ level: 'info' });
-       for (let i = 0; i < 3; i++) log.info({ i }, 'before the crash');
-       setTimeout(() => { throw new Error('boom'); }, 0);`,
-    );
-    assert.equal(code, 1);
-    assert.equal(stdout.split('\n').filter((l) => l.includes('before the crash')).length, 3, stdout);
-  });
+  for (const toFile of [false, true]) {
+    const into = toFile ? 'a file' : 'a pipe';
 
-  it('writes a lone line within the flush interval, without waiting for the buffer to fill', async () => {
-    const { stdout } = await run(
-      `const log = createLogger({ level: 'info' });
-       log.info('quiet gateway');
-       // Keep running well past the flush interval; the line must be out before the exit flush.
-       setTimeout(() => { process.stdout.write('MARK\\n'); process.exit(0); }, ${LOG_FLUSH_INTERVAL_MS * 3});`,
-    );
-    const line = stdout.indexOf('quiet gateway');
-    assert.ok(line !== -1 && line < stdout.indexOf('MARK'), stdout);
+    it(`loses no buffered line when the process dies of an uncaught exception (stdout: ${into})`, async () => {
+      const { stdout, code } = await run(
+        `const log = createLogger({ level: 'info' });
+         for (let i = 0; i < 3; i++) log.info({ i }, 'before the crash');
+         setTimeout(() => { throw new Error('boom'); }, 0);`,
+        toFile,
+      );
+      assert.equal(code, 1);
+      assert.equal(stdout.split('\n').filter((l) => l.includes('before the crash')).length, 3, stdout);
+    });
+
+    it(`writes a lone line within the flush interval, without waiting for the buffer to fill (stdout: ${into})`, async () => {
+      const { stdout } = await run(
+        `const log = createLogger({ level: 'info' });
+         log.info('quiet gateway');
+         // Keep running well past the flush interval; the line must be out before the exit flush.
+         setTimeout(() => { process.stdout.write('MARK\\n'); process.exit(0); }, ${LOG_FLUSH_INTERVAL_MS * 3});`,
+        toFile,
+      );
+      const line = stdout.indexOf('quiet gateway');
+      assert.ok(line !== -1 && line < stdout.indexOf('MARK'), stdout);
+    });
+  }
+
+  it('writes synchronously into a regular file or /dev/null, asynchronously into a pipe or terminal', async () => {
+    const probe = `process.stdout.write(stdoutWriteMode(1) + '\\n');`;
+    assert.equal((await run(probe, true)).stdout.trim(), 'sync');
+    assert.equal((await run(probe, false)).stdout.trim(), 'async');
+    const devNull = openSync('/dev/null', 'w');
+    try {
+      assert.equal(stdoutWriteMode(devNull), 'sync');
+    } finally {
+      closeSync(devNull);
+    }
+    assert.equal(stdoutWriteMode(987_654), 'async', 'an fd that is not open');
   });
 });
