@@ -6,8 +6,8 @@
  * young generation fills slowly and scavenges are rare. The off-heap bytes pile up instead, and V8
  * answers external-memory pressure with a mark-compact of the whole heap: at several hundred MB/s
  * one every ~50 ms, each one marking the gateway's ~17 MB of modules on the same core. Measured
- * with `--trace-gc` on a 100 MB transfer: ~4 mark-compacts per 100 MB without hints, none with them
- * (docs/performance.md, "Streaming: what limits it").
+ * with `--trace-gc` on a gateway child, 3 × 100 MB each way: 16–19 mark-compacts without hints, 1
+ * with them (docs/performance.md, "Third session: young-generation GC hints").
  *
  * A scavenge frees the chunks that were already written (they are young and unreferenced) at a
  * cost of well under a millisecond, because it visits only live young objects. So after every
@@ -20,9 +20,10 @@
  * skipped whenever a major GC ran since the previous one, which leaves the process no worse off
  * than without hints.
  *
- * V8 offers no API for a minor GC other than the `gc()` function `--expose-gc` installs. Setting
- * the flag at run time and taking `gc` from a fresh context is the documented V8 way
- * (`v8.setFlagsFromString`); it does not put `gc` on this process's global object.
+ * V8 offers no API for a minor GC other than the `gc()` function `--expose-gc` installs. The flag
+ * is set at run time (`v8.setFlagsFromString`) and `gc` is taken from a fresh `vm` context, the
+ * usual way to reach it without a command-line flag; it is not put on this process's global
+ * object.
  */
 import { constants, PerformanceObserver, type PerformanceObserverEntryList } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
