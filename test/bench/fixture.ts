@@ -8,6 +8,7 @@
  *
  * Upstream paths: `…/download?bytes=N` streams N bytes; `…/upload` (PUT/POST) counts the body and
  * answers `{"bytes":N}`; anything else answers a ~200-byte JSON like a small connector call.
+ * `upstreamServer` is exported for tests that need the same upstream in-process.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -77,7 +78,7 @@ function upload(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-function upstreamServer(credential: string): Server {
+export function upstreamServer(credential: string): Server {
   const pad = 'x'.repeat(40);
   return createServer((req, res) => {
     const url = req.url ?? '/';

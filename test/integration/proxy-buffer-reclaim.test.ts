@@ -4,93 +4,34 @@
  * - through the gateway as a child process (`serve`, as deployed, with `--trace-gc`), large
  *   transfers cost a handful of mark-compacts with the hints instead of several per 100 MB
  *   without them.
+ * The upstream and the transfer client are the bench's (`…/download?bytes=N`, `…/upload`).
  */
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { configureBufferReclaim, reclaimHints, reclaimHintsSkipped } from '../../src/proxy/buffer-reclaim.ts';
+import { upstreamServer } from '../bench/fixture.ts';
+import { transfer } from '../bench/streaming.ts';
 import { ForwardHarness, makeRoute } from '../fixtures/forward-harness.ts';
 import { policyDir, spawnGateway } from '../fixtures/gateway-harness.ts';
 
 const MIB = 1024 * 1024;
-const CHUNK = Buffer.alloc(64 * 1024, 'd');
 
-/** GET streams `?bytes=N` bytes; PUT counts the body and answers the count. */
-function streamingUpstream(): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.method === 'PUT') {
-      let received = 0;
-      req.on('data', (chunk: Buffer) => (received += chunk.length));
-      req.on('end', () => res.end(String(received)));
-      return;
-    }
-    let left = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('bytes'));
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': left });
-    const pump = (): void => {
-      while (left > 0) {
-        const chunk = left >= CHUNK.length ? CHUNK : CHUNK.subarray(0, left);
-        left -= chunk.length;
-        if (!res.write(chunk)) {
-          res.once('drain', pump);
-          return;
-        }
-      }
-      res.end();
-    };
-    pump();
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+async function relay(base: string, direction: 'upload' | 'download', bytes: number): Promise<void> {
+  const result = await transfer({ url: `${base}/${direction}`, direction, bytes, token: undefined });
+  assert.equal(result.status, 200);
 }
 
-function download(url: string, bytes: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    request(`${url}/big?bytes=${bytes}`, (res) => {
-      let received = 0;
-      res.on('data', (chunk: Buffer) => (received += chunk.length));
-      res.on('end', () => resolve(received));
-      res.on('error', reject);
-    })
-      .on('error', reject)
-      .end();
-  });
-}
-
-function upload(url: string, bytes: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}/up`,
-      { method: 'PUT', headers: { 'content-length': bytes, 'content-type': 'application/octet-stream' } },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => resolve(Number(text)));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    let left = bytes;
-    const pump = (): void => {
-      while (left > 0) {
-        const chunk = left >= CHUNK.length ? CHUNK : CHUNK.subarray(0, left);
-        left -= chunk.length;
-        if (!req.write(chunk)) {
-          req.once('drain', pump);
-          return;
-        }
-      }
-      req.end();
-    };
-    pump();
-  });
-}
+const hintsSoFar = (): number => reclaimHints() + reclaimHintsSkipped();
 
 describe('young-generation GC hints while streaming', () => {
   let upstream: Server;
   let origin: string;
 
   before(async () => {
-    upstream = await streamingUpstream();
+    upstream = upstreamServer('unused');
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   });
 
@@ -104,16 +45,16 @@ describe('young-generation GC hints while streaming', () => {
     const gateway = await ForwardHarness.start({ route: makeRoute({ origin }) });
     try {
       configureBufferReclaim(0);
-      const quiet = reclaimHints() + reclaimHintsSkipped();
-      assert.equal(await download(gateway.url, 32 * MIB), 32 * MIB);
-      assert.equal(reclaimHints() + reclaimHintsSkipped(), quiet, 'no hints while off');
+      const quiet = hintsSoFar();
+      await relay(gateway.url, 'download', 32 * MIB);
+      assert.equal(hintsSoFar(), quiet, 'no hints while off');
 
       assert.equal(configureBufferReclaim(4 * MIB), true);
-      const before = reclaimHints() + reclaimHintsSkipped();
-      assert.equal(await download(gateway.url, 64 * MIB), 64 * MIB);
-      const afterDownload = reclaimHints() + reclaimHintsSkipped();
-      assert.equal(await upload(gateway.url, 64 * MIB), 64 * MIB);
-      const afterUpload = reclaimHints() + reclaimHintsSkipped();
+      const before = hintsSoFar();
+      await relay(gateway.url, 'download', 64 * MIB);
+      const afterDownload = hintsSoFar();
+      await relay(gateway.url, 'upload', 64 * MIB);
+      const afterUpload = hintsSoFar();
       // 64 MiB / 4 MiB = 16 crossings each way (one fewer when a crossing waits for the hint).
       assert.ok(afterDownload - before >= 12, `${afterDownload - before} hints for the download`);
       assert.ok(afterUpload - afterDownload >= 12, `${afterUpload - afterDownload} hints for the upload`);
@@ -132,8 +73,8 @@ describe('young-generation GC hints while streaming', () => {
       const env = { GATEWAY_STREAM_RECLAIM_BYTES: String(reclaimBytes) };
       const gateway = await spawnGateway(dir, env, ['--trace-gc']);
       for (let i = 0; i < 3; i++) {
-        assert.equal(await download(gateway.url, 100 * MIB), 100 * MIB);
-        assert.equal(await upload(gateway.url, 100 * MIB), 100 * MIB);
+        await relay(gateway.url, 'download', 100 * MIB);
+        await relay(gateway.url, 'upload', 100 * MIB);
       }
       gateway.child.kill('SIGTERM');
       assert.equal(await gateway.exited, 0);
