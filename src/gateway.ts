@@ -2,7 +2,6 @@
  * Wires the gateway's parts from settings and starts the HTTP server. `cli/serve.ts` calls this and
  * owns the signals; tests call it directly to run a real gateway on an ephemeral port.
  */
-import { configureBufferReclaim } from './proxy/buffer-reclaim.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { IssuerRegistry } from './auth/issuer-registry.ts';
@@ -14,6 +13,7 @@ import type { Settings } from './config/settings.ts';
 import { createClientIpResolver } from './ipfilter/client-ip.ts';
 import { compileIpFilter } from './ipfilter/ip-filter.ts';
 import type { Logger } from './observability/logger.ts';
+import { configureBufferReclaim } from './proxy/buffer-reclaim.ts';
 import { createForwarder } from './proxy/forward.ts';
 import { UpstreamPools } from './proxy/upstream-pools.ts';
 import { CredentialRegistry, type CredentialRegistryOptions } from './upstream/credential-registry.ts';
