@@ -7,8 +7,8 @@ import type { CryptoKey, FlattenedJWSInput, JWSHeaderParameters, JWTPayload } fr
 import { GatewayError } from '../errors.ts';
 import type { JwtRequirements } from '../policy/route.ts';
 import type { TraceSink } from '../policy/trace.ts';
-import { extractBearerToken, type BearerInput } from './bearer-token.ts';
-import { checkClaims } from './check-claims.ts';
+import { checkTokenShape, extractBearerToken, readBearerToken, type BearerInput } from './bearer-token.ts';
+import { checkClaims, checkClaimTimes } from './check-claims.ts';
 import type { IssuerKeys } from './issuer-keys.ts';
 import type { IssuerRegistry } from './issuer-registry.ts';
 import { RefusedTokenCache } from './refused-token-cache.ts';
@@ -141,6 +141,7 @@ function verifyToken(
   if (caches === undefined || trace !== undefined) {
     return verifySignature(token, jwt.algorithms, keys.getKey, trace);
   }
+  // The caller left the shape check to here: a hit proves this token passed it before.
   const key = tokenCacheKey(token);
   const hit = caches.verified.get(key, keys, jwt.algorithms, nowMs);
   if (hit !== undefined) {
@@ -152,12 +153,20 @@ function verifyToken(
       return verifyAndCache(token, key, jwt, keys, caches, nowMs);
     });
   }
+  checkTokenShape(token);
   // Refused before with this key set: the same verification would fail the same way.
   if (caches.refused?.has(key, keys, nowMs) === true) {
     throw new GatewayError('token_signature_invalid', 'The token signature is invalid');
   }
   return verifyAndCache(token, key, jwt, keys, caches, nowMs);
 }
+
+/**
+ * A cached (frozen) payload → the route requirements whose time-independent claim checks it last
+ * passed. A hit for the same route then re-runs only the time-dependent checks (`checkClaimTimes`);
+ * another route, or the new requirement objects of a policy reload, get the full checks.
+ */
+const claimsPassed = new WeakMap<Readonly<JWTPayload>, JwtRequirements>();
 
 function stringClaim(payload: JWTPayload, name: string): string | undefined {
   const value: unknown = payload[name];
@@ -176,10 +185,21 @@ export async function authenticate(
   options: AuthenticateOptions,
   trace?: TraceSink,
 ): Promise<Principal> {
-  const token = extractBearerToken(input, options.maxTokenBytes, trace);
+  const caches = cachesFor(registry, options);
+  const cached = caches !== undefined && trace === undefined;
+  // With the cache, verifyToken checks the shape only on a miss.
+  const token = cached
+    ? readBearerToken(input, options.maxTokenBytes)
+    : extractBearerToken(input, options.maxTokenBytes, trace);
   const nowMs = (options.now ?? Date.now)();
-  const claims = await verifyToken(token, jwt, registry, cachesFor(registry, options), nowMs, trace);
-  checkClaims(claims, jwt, nowMs / 1000, trace);
+  const claims = await verifyToken(token, jwt, registry, caches, nowMs, trace);
+  if (cached && claimsPassed.get(claims) === jwt) {
+    checkClaimTimes(claims, jwt, nowMs / 1000);
+  } else {
+    checkClaims(claims, jwt, nowMs / 1000, trace);
+    // Only a frozen payload (the cache's) can come back, and nothing can change it since.
+    if (cached && Object.isFrozen(claims)) claimsPassed.set(claims, jwt);
+  }
   const subject = stringClaim(claims, 'sub');
   const clientId = stringClaim(claims, 'azp') ?? stringClaim(claims, 'client_id');
   return {

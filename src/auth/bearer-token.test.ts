@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GatewayError } from '../errors.ts';
-import { extractBearerToken } from './bearer-token.ts';
+import { checkTokenShape, extractBearerToken, readBearerToken } from './bearer-token.ts';
 
 const JWS = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
 
@@ -23,6 +23,20 @@ describe('extractBearerToken', () => {
     assert.equal(extract([`Bearer ${JWS}`]), JWS);
     assert.equal(extract([`bearer ${JWS}`]), JWS);
     assert.equal(extract([`BEARER ${JWS}`]), JWS);
+  });
+
+  it('takes everything after the spaces that follow the scheme, in every spelling of it', () => {
+    // `Bearer <token>` has a path of its own without the regular expression; both must agree.
+    assert.equal(extract([`Bearer  ${JWS}`]), JWS);
+    assert.equal(extract([`bearer   ${JWS}`]), JWS);
+    assert.equal(
+      code(() => extract([`Bearer\t${JWS}`])),
+      'token_missing',
+    );
+    assert.equal(
+      code(() => extract([`Bearer ${JWS} `])),
+      'token_malformed',
+    );
   });
 
   it('accepts an empty signature part so alg none can be refused by name later', () => {
@@ -123,5 +137,26 @@ describe('extractBearerToken', () => {
         assert.ok(!err.message.includes(JWS));
       }
     }
+  });
+});
+
+describe('readBearerToken and checkTokenShape', () => {
+  it('split extractBearerToken: every refusal but the shape, then the shape alone', () => {
+    const read = (value: string, max = 8192): string =>
+      readBearerToken({ authorization: [value], query: '' }, max);
+    assert.equal(read('Bearer not-a-jws'), 'not-a-jws');
+    assert.equal(
+      code(() => read('Basic abc')),
+      'token_missing',
+    );
+    assert.equal(
+      code(() => read(`Bearer ${JWS}`, 10)),
+      'token_too_large',
+    );
+    assert.equal(
+      code(() => checkTokenShape('not-a-jws')),
+      'token_malformed',
+    );
+    assert.doesNotThrow(() => checkTokenShape(JWS));
   });
 });

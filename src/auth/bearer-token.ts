@@ -35,6 +35,32 @@ function queryHasAccessToken(query: string): boolean {
  * @param maxTokenBytes - Largest accepted token in bytes (GATEWAY_MAX_TOKEN_BYTES, default 8192).
  */
 export function extractBearerToken(input: BearerInput, maxTokenBytes: number, trace?: TraceSink): string {
+  const token = readBearerToken(input, maxTokenBytes, trace);
+  checkTokenShape(token, trace);
+  return token;
+}
+
+/** The `Bearer` scheme in the usual spelling, followed by one space. */
+const BEARER_PREFIX = 'Bearer ';
+
+/** The credentials after an auth scheme, or undefined when `value` is not `scheme 1*SP credentials`. */
+function bearerCredentials(value: string): string | undefined {
+  // The usual `Bearer <token>` without the regular expression: it would copy the whole token
+  // through a capture group on every request.
+  if (value.startsWith(BEARER_PREFIX) && value.charCodeAt(BEARER_PREFIX.length) !== 0x20) {
+    return value.slice(BEARER_PREFIX.length);
+  }
+  const match = CREDENTIALS.exec(value);
+  if (match === null || match[1]?.toLowerCase() !== 'bearer') return undefined;
+  return match[2] ?? '';
+}
+
+/**
+ * `extractBearerToken` without the compact-JWS shape check: for the verified-token cache, whose
+ * hit proves the token passed that check before (the same token, by its SHA-256). A miss must
+ * call `checkTokenShape` before anything else looks at the token.
+ */
+export function readBearerToken(input: BearerInput, maxTokenBytes: number, trace?: TraceSink): string {
   if (queryHasAccessToken(input.query)) {
     trace?.step({ stage: 'token', check: 'extract', ok: false, detail: 'access_token in the query string' });
     throw new GatewayError(
@@ -59,9 +85,8 @@ export function extractBearerToken(input: BearerInput, maxTokenBytes: number, tr
     });
     throw new GatewayError('invalid_request', 'Send exactly one Authorization header');
   }
-  const value = headers[0] ?? '';
-  const match = CREDENTIALS.exec(value);
-  if (match === null || match[1]?.toLowerCase() !== 'bearer') {
+  const token = bearerCredentials(headers[0] ?? '');
+  if (token === undefined) {
     trace?.step({
       stage: 'token',
       check: 'extract',
@@ -70,9 +95,9 @@ export function extractBearerToken(input: BearerInput, maxTokenBytes: number, tr
     });
     throw new GatewayError('token_missing', 'Only the Bearer authorization scheme is accepted');
   }
-  const token = match[2] ?? '';
   // Tokens are ASCII once they pass COMPACT_JWS, so length in UTF-16 units bounds the byte size;
-  // checked first so the regular expressions never run over an oversized value.
+  // checked first so neither the shape's regular expression nor the cache's hash runs over an
+  // oversized value.
   if (token.length > maxTokenBytes) {
     trace?.step({
       stage: 'token',
@@ -82,6 +107,11 @@ export function extractBearerToken(input: BearerInput, maxTokenBytes: number, tr
     });
     throw new GatewayError('token_too_large', `The token exceeds ${maxTokenBytes} bytes`);
   }
+  return token;
+}
+
+/** Throws `token_malformed` unless `token` is a compact JWS (three base64url parts). */
+export function checkTokenShape(token: string, trace?: TraceSink): void {
   if (!COMPACT_JWS.test(token)) {
     trace?.step({
       stage: 'token',
@@ -92,5 +122,4 @@ export function extractBearerToken(input: BearerInput, maxTokenBytes: number, tr
     throw new GatewayError('token_malformed', 'The bearer token is not a compact JWS');
   }
   trace?.step({ stage: 'token', check: 'extract', ok: true, detail: `bearer token, ${token.length} bytes` });
-  return token;
 }

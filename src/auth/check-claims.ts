@@ -24,3 +24,13 @@ export function checkClaims(
   checkScopes(payload, jwt.requiredScopes, trace);
   checkRequiredClaims(payload, jwt.requiredClaims, trace);
 }
+
+/**
+ * Only the checks whose outcome can change with the time (`exp`, `nbf`, `iat`, the lifetime and
+ * age), for a payload that already passed `checkClaims` with this same `jwt` object. The payload
+ * is frozen and a route's requirements are immutable (a policy reload builds new ones), so the
+ * other checks would pass again; what this throws is exactly what `checkClaims` would throw now.
+ */
+export function checkClaimTimes(payload: JWTPayload, jwt: JwtRequirements, nowSeconds: number): void {
+  checkRegisteredClaims(payload, jwt, nowSeconds, undefined, true);
+}

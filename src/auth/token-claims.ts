@@ -65,20 +65,8 @@ function checkAudience(payload: JWTPayload, audiences: readonly string[] | 'any'
   trace?.step({ stage: 'claims', check: 'aud', ok: true, detail: `${String(accepted)} accepted` });
 }
 
-/**
- * Checks `typ`, `iss`, `aud`, `exp`, `nbf`, `iat`, the lifetime and the age of a token.
- * Throws `token_type_invalid`, `token_issuer_invalid`, `token_audience_invalid`, `token_expired`,
- * `token_not_yet_valid`, `token_lifetime_too_long` or `token_claim_invalid`.
- *
- * @param nowSeconds - Current time in seconds since the epoch (may be fractional).
- */
-export function checkRegisteredClaims(
-  payload: JWTPayload,
-  jwt: JwtRequirements,
-  nowSeconds: number,
-  trace?: TraceSink,
-): void {
-  const skew = jwt.clockSkewSeconds;
+/** The checks that do not depend on the time: `typ`, `iss`, `aud`. */
+function checkIdentity(payload: JWTPayload, jwt: JwtRequirements, trace: TraceSink | undefined): void {
   // Keycloak marks ID tokens `ID` and refresh tokens `Refresh`; both are signed by the same
   // realm key and would otherwise pass as access tokens.
   const typ: unknown = payload['typ'];
@@ -104,7 +92,25 @@ export function checkRegisteredClaims(
   trace?.step({ stage: 'claims', check: 'iss', ok: true, detail: iss });
 
   checkAudience(payload, jwt.audiences, trace);
+}
 
+/**
+ * Checks `typ`, `iss`, `aud`, `exp`, `nbf`, `iat`, the lifetime and the age of a token.
+ * Throws `token_type_invalid`, `token_issuer_invalid`, `token_audience_invalid`, `token_expired`,
+ * `token_not_yet_valid`, `token_lifetime_too_long` or `token_claim_invalid`.
+ *
+ * @param nowSeconds - Current time in seconds since the epoch (may be fractional).
+ */
+export function checkRegisteredClaims(
+  payload: JWTPayload,
+  jwt: JwtRequirements,
+  nowSeconds: number,
+  trace?: TraceSink,
+  /** Skip `typ`, `iss` and `aud`: the caller knows this payload passed them for `jwt`. */
+  timesOnly = false,
+): void {
+  const skew = jwt.clockSkewSeconds;
+  if (!timesOnly) checkIdentity(payload, jwt, trace);
   const exp = numericDate(payload, 'exp', trace);
   if (exp === undefined) {
     if (jwt.requireExpiration)

@@ -129,6 +129,25 @@ describe('verified-token cache in authenticate', () => {
     assert.equal(cache.size, 0, 'the entry is gone at exp');
   });
 
+  it('re-runs the time-dependent checks on every hit for the same route (token age)', async () => {
+    // The route's claims passed once, so a hit re-checks only what time can change; the entry
+    // stays cached (exp is far), so this is the hit path, not a fresh verification.
+    const aged = jwtRequirements(idp.issuer, { maxTokenAgeSeconds: 60 });
+    const t = token();
+    assert.equal(await code(t, aged), 'ok');
+    assert.equal(await code(t, aged), 'ok');
+    clock.advanceSeconds(60 + 30 + 1); // the age limit + the route's clock skew
+    assert.equal(await code(t, aged), 'token_lifetime_too_long');
+    assert.equal(cache.size, 1, 'refused by the claim check, not by a cache miss');
+    assert.equal(await code(t), 'ok', 'a route without an age limit still accepts it');
+  });
+
+  it('checks the shape of a token the cache has not seen before anything else', async () => {
+    assert.equal(await code('not-a-jws'), 'token_malformed');
+    assert.equal(await code('a.b.c d'), 'token_malformed');
+    assert.equal(cache.size + refused.size, 0);
+  });
+
   it('refuses an edited payload under the signature of a cached token', async () => {
     const t = token();
     assert.equal(await code(t), 'ok');
