@@ -86,6 +86,9 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   #held: HeldResponse | undefined;
   #heldComplete = false;
   #drainListening = false;
+  /** The upstream's declared Content-Length, or -1: the chunk that completes it ends `res`. */
+  #declaredBytes = -1;
+  #ended = false;
 
   constructor(req: IncomingMessage, res: ServerResponse, options: ForwardHandlerOptions) {
     this.#req = req;
@@ -130,6 +133,8 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       this.#held = { status: statusCode, headers, chunks: [], bytes: 0 };
       return;
     }
+    const length = headers['content-length'];
+    if (typeof length === 'string') this.#declaredBytes = declaredLength(length);
     try {
       this.#res.writeHead(statusCode, buildClientResponseHeaders(headers, this.#options.credentialHeader));
     } catch (error) {
@@ -151,6 +156,13 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     }
     this.#bytesReceived += chunk.length;
     noteRelayedBytes(chunk.length);
+    if (this.#bytesReceived === this.#declaredBytes) {
+      // The last chunk (undici's parser never passes more than the declared length): head, body
+      // and end go out in one corked write, without the separate write()'s deferred uncork.
+      this.#ended = true;
+      this.#res.end(chunk);
+      return;
+    }
     // Backpressure: stop reading the upstream socket until the caller's socket drains.
     if (!this.#res.write(chunk)) this.#pause(controller);
   }
@@ -164,7 +176,7 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     // Upstream trailers are not relayed (they would need `TE: trailers` from the caller).
-    this.#res.end();
+    if (!this.#ended) this.#res.end();
     this.#resolve(this.#result(undefined));
   }
 
@@ -285,4 +297,9 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     };
     return error === undefined ? result : { ...result, error };
   }
+}
+
+/** A Content-Length value as a byte count, or -1 when it is not a plain decimal number. */
+function declaredLength(value: string): number {
+  return /^\d{1,15}$/.test(value) ? Number(value) : -1;
 }

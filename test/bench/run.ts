@@ -205,7 +205,9 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
     await baseline?.stop();
     await gateway?.stop();
     fixture?.stdin.end();
-    await rm(work, { recursive: true, force: true });
+    // BENCH_KEEP_WORK=1 keeps the policies, tokens and the gateway's log (e.g. --trace-gc output).
+    if (process.env['BENCH_KEEP_WORK'] === '1') log(`work directory kept: ${work}`);
+    else await rm(work, { recursive: true, force: true });
   }
 }
 
