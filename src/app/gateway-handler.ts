@@ -111,7 +111,8 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
         reason: result.clientAborted === true ? 'client_aborted' : failed?.code,
         status: result.status,
         ms: Math.round(performance.now() - started),
-        upstreamMs: result.upstreamMs,
+        // Microseconds are plenty, and a short number is cheaper to format than all 17 digits.
+        upstreamMs: Math.round(result.upstreamMs * 1000) / 1000,
         clientIp,
         sub: decision.principal?.subject,
         clientId: decision.principal?.clientId,

@@ -218,6 +218,10 @@ describe('serving as a process', () => {
       for (const field of ['reqId', 'route', 'decision', 'status', 'ms', 'clientIp']) {
         assert.ok(field in entry, `${field} missing in ${line}`);
       }
+      // Forwarded requests say how long the upstream took, to the microsecond.
+      if (entry['decision'] === 'forwarded') {
+        assert.match(String(entry['upstreamMs']), /^\d+(\.\d{1,3})?$/, line);
+      }
     }
     for (const line of [...gw.stdout, ...gw.stderr]) {
       assert.ok(!line.includes(FUNCTIONS_KEY), `credential in log: ${line}`);
