@@ -7,6 +7,7 @@
 import { fstatSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { LineBatcher } from './line-batcher.ts';
 import { markRequestLineShape } from './request-line.ts';
 
 export type { Logger } from 'pino';
@@ -141,34 +142,49 @@ export function stdoutWriteMode(fd: number): 'sync' | 'async' {
 }
 
 /**
- * The default destination: stdout, gathering whole lines into writes of about LOG_BUFFER_BYTES
- * and at most PIPE_BUF instead of one write per line (one per request under load, each a syscall
- * on the gateway's core), synchronous or not as `stdoutWriteMode` says. sonic-boom's timer writes
- * what waits every LOG_FLUSH_INTERVAL_MS, so a quiet gateway's lines still appear at once to an
- * operator; pino flushes synchronously on exit, and a crash (uncaught exception, a signal Node
- * handles) still reaches the exit flush. Only a SIGKILL can lose the last interval's lines.
+ * Characters of log lines gathered before one write into a regular file or /dev/null: no reader
+ * can see a write there split, so writes need not stay within PIPE_BUF, and a larger batch means
+ * fewer write syscalls on the gateway's core (several processes sharing one file description still
+ * write whole batches: Linux serialises writes to a regular file at a shared offset).
+ */
+export const LOG_FILE_BATCH_CHARS = 16 * 1024;
+
+/**
+ * The default destination: stdout, gathering whole lines into one write instead of one write per
+ * line (one per request under load, each a syscall on the gateway's core), synchronous or not as
+ * `stdoutWriteMode` says.
+ * - Synchronous (a file, /dev/null): `LineBatcher` gathers up to LOG_FILE_BATCH_CHARS and writes
+ *   them at once; it writes what waits every LOG_FLUSH_INTERVAL_MS and on exit.
+ * - Asynchronous (a pipe, a terminal): sonic-boom gathers about LOG_BUFFER_BYTES, at most PIPE_BUF
+ *   per write, and its timer writes what waits every LOG_FLUSH_INTERVAL_MS; pino flushes it
+ *   synchronously on exit.
+ * So a quiet gateway's lines still appear at once to an operator, and a crash (uncaught
+ * exception, a signal Node handles) still reaches the exit flush. Only a SIGKILL can lose the
+ * last interval's lines.
  */
 function stdoutDestination(): DestinationStream {
-  const sync = stdoutWriteMode(1) === 'sync';
-  const destination = pino.destination({
-    dest: 1,
-    sync,
-    minLength: LOG_BUFFER_BYTES,
-    maxWrite: PIPE_BUF,
-    periodicFlush: LOG_FLUSH_INTERVAL_MS,
-  });
-  // pino registers its exit flush only for asynchronous destinations; a synchronous one that
-  // gathers lines (minLength) needs the same, or a crash loses what waits in the buffer.
-  if (sync) {
+  if (stdoutWriteMode(1) === 'sync') {
+    // maxWrite: a batch of LOG_FILE_BATCH_CHARS is at most three times as many bytes.
+    const file = pino.destination({ dest: 1, sync: true, minLength: 0, maxWrite: 3 * LOG_FILE_BATCH_CHARS });
+    const batcher = new LineBatcher(file, LOG_FILE_BATCH_CHARS, LOG_FLUSH_INTERVAL_MS);
+    // pino registers its exit flush only for asynchronous destinations; lines waiting in the
+    // batcher need one too, or a crash loses them.
     process.once('exit', () => {
       try {
-        destination.flushSync();
+        batcher.flushSync();
       } catch {
         // A closed stdout cannot be flushed; nothing else to do on the way out.
       }
     });
+    return batcher;
   }
-  return destination;
+  return pino.destination({
+    dest: 1,
+    sync: false,
+    minLength: LOG_BUFFER_BYTES,
+    maxWrite: PIPE_BUF,
+    periodicFlush: LOG_FLUSH_INTERVAL_MS,
+  });
 }
 
 export function createLogger(settings: LoggerSettings): Logger {
