@@ -58,7 +58,7 @@ function bearerCredentials(value: string): string | undefined {
 /**
  * `extractBearerToken` without the compact-JWS shape check: for the verified-token cache, whose
  * hit proves the token passed that check before (the same token, by its SHA-256). A miss must
- * call `checkTokenShape` before anything else looks at the token.
+ * call `checkTokenShape` before the token is verified or looked up among refusals.
  */
 export function readBearerToken(input: BearerInput, maxTokenBytes: number, trace?: TraceSink): string {
   if (queryHasAccessToken(input.query)) {

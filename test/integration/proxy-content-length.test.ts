@@ -84,6 +84,9 @@ describe('responses with Content-Length', () => {
     const outcome = gateway.outcomes.at(-1);
     assert.ok(outcome !== undefined && 'result' in outcome);
     assert.equal(outcome.result.bytesReceived, 10);
+    // Ending the response early must not look like the caller leaving.
+    assert.equal(outcome.result.clientAborted, undefined);
+    assert.equal(outcome.result.status, 200);
   });
 
   it('relays a single-chunk body, an empty one and a HEAD answer on one kept-alive connection', async () => {
@@ -104,6 +107,9 @@ describe('responses with Content-Length', () => {
       assert.equal(head.res.headers['content-length'], '5');
       assert.equal(head.body, '');
       assert.equal((await send('/whole')).body, 'whole');
+      for (const outcome of gateway.outcomes.slice(-4)) {
+        assert.ok('result' in outcome && outcome.result.clientAborted === undefined);
+      }
       // Each answer was ended exactly once with its framing intact, so the caller's connection
       // carried all four.
       assert.equal(sockets.size, 1);
