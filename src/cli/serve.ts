@@ -54,7 +54,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
 async function serveProcess(settings: Settings, logger: Logger, start: StartOptions = {}): Promise<number> {
   logger.info({ settings: describeSettings(settings) }, 'effective settings');
   const gateway = await startGateway(settings, logger, start);
-  logger.info({ url: gateway.url, routes: gateway.policies().routes.length }, 'listening');
+  // The node flags, so an operator can see whether the shipped ones (node-flags.ts) are in effect.
+  logger.info(
+    { url: gateway.url, routes: gateway.policies().routes.length, nodeFlags: process.execArgv },
+    'listening',
+  );
 
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -1,5 +1,6 @@
 /** Command-line options of `npm run bench` (`node test/bench/run.ts`). */
 import { parseArgs } from 'node:util';
+import { GATEWAY_NODE_FLAGS } from '../../src/cli/node-flags.ts';
 import { LOAD_SCENARIOS } from './scenarios.ts';
 
 export interface BenchOptions {
@@ -30,6 +31,11 @@ export interface BenchOptions {
   readonly tool: 'wrk' | 'autocannon' | undefined;
   /** Extra node flags for the gateway process (e.g. `--max-semi-space-size=2`). */
   readonly nodeFlags: readonly string[];
+  /**
+   * Node flags of the baseline process in A/B mode, replacing the shipped ones
+   * (GATEWAY_NODE_FLAGS) and --node-flags; undefined = the same as the gateway's.
+   */
+  readonly baselineNodeFlags: readonly string[] | undefined;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -47,7 +53,8 @@ per scenario with the ratio to direct, the 100 MB streaming results and the issu
   --never-seen-tokens N  tokens cycled by never-seen (default 12000; must exceed the cache size)
   --log-level L          gateway log level (default info: one line per request, as deployed)
   --cpu-prof DIR         run the gateway with node --cpu-prof, profiles into DIR
-  --node-flags="F ..."   extra node flags for the gateway process
+  --node-flags="F ..."   node flags for the gateway process, after the ones it ships with
+                         (${GATEWAY_NODE_FLAGS.join(' ')}: src/cli/node-flags.ts)
   --tool wrk|autocannon  load generator (default: wrk when installed, else autocannon)
   --no-build             use dist/ as it is instead of running the build first
   --dist DIR             run the gateway built in DIR (no build), e.g. a copy of an earlier
@@ -58,6 +65,10 @@ per scenario with the ratio to direct, the 100 MB streaming results and the issu
                          alternating order for --rounds rounds; prints medians and ranges of
                          CPU us/request and req/s, and whether the ranges overlap (no streaming)
   --rounds N             rounds per scenario and build with --compare (default 3)
+  --baseline-node-flags="F ..."
+                         with --compare: the baseline's node flags instead of the shipped ones
+                         and --node-flags ("" = none). --compare dist --baseline-node-flags=""
+                         measures the shipped flags against Node's defaults on one build
 `;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -65,6 +76,10 @@ function positive(name: string, text: string | undefined, fallback: number): num
   const n = Number(text);
   if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number >= 0, got ${text}`);
   return n;
+}
+
+function words(text: string | undefined): string[] {
+  return (text ?? '').split(' ').filter(Boolean);
 }
 
 /** Parses argv; throws with a message naming the option when a value is wrong. */
@@ -83,6 +98,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       'log-level': { type: 'string', default: 'info' },
       'cpu-prof': { type: 'string' },
       'node-flags': { type: 'string' },
+      'baseline-node-flags': { type: 'string' },
       tool: { type: 'string' },
       'no-build': { type: 'boolean', default: false },
       dist: { type: 'string' },
@@ -117,7 +133,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       Math.round(positive('never-seen-tokens', values['never-seen-tokens'], 12_000)),
     ),
     cpuProfDir: values['cpu-prof'],
-    nodeFlags: (values['node-flags'] ?? '').split(' ').filter(Boolean),
+    nodeFlags: words(values['node-flags']),
+    baselineNodeFlags:
+      values['baseline-node-flags'] === undefined ? undefined : words(values['baseline-node-flags']),
     tool,
   };
 }

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { GATEWAY_NODE_FLAGS } from '../../src/cli/node-flags.ts';
 import { REALM_PATH } from './fixture.ts';
 import { benchPolicy, freePort, startGatewayProcess, type GatewayProcess } from './gateway-process.ts';
 import { generateBenchKeys, jwksOf } from './keys.ts';
@@ -113,6 +114,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
       port: await freePort(),
       cpu: placement.gateway,
       nodeFlags: [
+        ...GATEWAY_NODE_FLAGS,
         ...options.nodeFlags,
         ...(options.cpuProfDir === undefined
           ? []
@@ -129,7 +131,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
         credential,
         port: await freePort(),
         cpu: placement.gateway,
-        nodeFlags: options.nodeFlags,
+        nodeFlags: options.baselineNodeFlags ?? [...GATEWAY_NODE_FLAGS, ...options.nodeFlags],
         logLevel: options.logLevel,
       });
     }

@@ -7,7 +7,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
@@ -23,6 +24,7 @@ import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/mon
 import type { Manifest, RenderOptions } from '../fixtures/helm/render.ts';
 import { examplesDir, findRenderer, MISSING_RENDERER, render, runRenderer } from '../fixtures/helm/render.ts';
 import { validateManifest } from '../fixtures/helm/validate.ts';
+import { GATEWAY_NODE_FLAGS } from '../../src/cli/node-flags.ts';
 import { SETTING_SPECS } from '../../src/config/setting-specs.ts';
 import { coalesce, defaults, readYaml, schemaErrors } from '../fixtures/helm/values.ts';
 import type { Values } from '../fixtures/helm/values.ts';
@@ -68,6 +70,12 @@ describe('values.schema.json', () => {
     ],
     ['no preStop pause', 'preStop: {sleepSeconds: 0}', /^\/preStop\/sleepSeconds must be >= 1/],
     ['a CIDR that is not one', 'config: {trustedProxies: ["ingress-nginx"]}', /^\/config\/trustedProxies\/0/],
+    [
+      'node flags in NODE_OPTIONS spelling',
+      'nodeFlags: ["no-memory-reducer"]',
+      /^\/nodeFlags\/0 must match pattern/,
+    ],
+    ['node flags as one string', 'nodeFlags: "--no-memory-reducer"', /^\/nodeFlags must be array,null/],
   ];
   for (const [name, overlay, expected] of bad) {
     it(`rejects ${name}`, () => {
@@ -228,6 +236,38 @@ if (renderer === undefined) {
       assert.equal(policy.routes[0]?.id, 'adls-read');
     });
 
+    it('runs the gateway with the shipped node flags in gateway mode, without them as a sidecar', () => {
+      const command = (options: RenderOptions): string[] | undefined =>
+        container(one<IDeployment>(rendered(options), 'Deployment'), 'gateway').command;
+      assert.deepEqual(command({}), ['node', ...GATEWAY_NODE_FLAGS, 'dist/cli/main.js']);
+      assert.deepEqual(command({ values: [example('values-sidecar.yaml')] }), ['node', 'dist/cli/main.js']);
+      assert.deepEqual(command({ values: [example('values-gateway-production.yaml')] }), [
+        'node',
+        ...GATEWAY_NODE_FLAGS,
+        'dist/cli/main.js',
+      ]);
+      // An operator's list replaces the default in either mode.
+      const dir = mkdtempSync(join(tmpdir(), 'chart-node-flags-'));
+      try {
+        const own = join(dir, 'values.yaml');
+        writeFileSync(own, 'nodeFlags: ["--max-semi-space-size=32"]\n');
+        assert.deepEqual(command({ values: [own] }), [
+          'node',
+          '--max-semi-space-size=32',
+          'dist/cli/main.js',
+        ]);
+        assert.deepEqual(command({ values: [example('values-sidecar.yaml'), own] }), [
+          'node',
+          '--max-semi-space-size=32',
+          'dist/cli/main.js',
+        ]);
+        writeFileSync(own, 'nodeFlags: []\n');
+        assert.deepEqual(command({ values: [own] }), ['node', 'dist/cli/main.js']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('renders sidecar mode: the gateway owns the exposed port, the connector drains after it', () => {
       const manifests = rendered({ values: [example('values-sidecar.yaml')] });
       const deployment = one<IDeployment>(manifests, 'Deployment');
@@ -357,6 +397,7 @@ describe('sidecar snippet for an existing connector Deployment', () => {
     validateManifest(patched);
     const gateway = assertHardenedGateway(patched);
     assert.equal(gateway.ports?.[0]?.containerPort, 8080);
+    assert.deepEqual(gateway.command, ['node', 'dist/cli/main.js'], "a sidecar runs on Node's defaults");
     const cm = one<IConfigMap>(configMaps, 'ConfigMap');
     validateManifest(cm as Manifest);
     const volume = merged.volumes?.find((v) => v.configMap !== undefined);

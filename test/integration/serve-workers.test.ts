@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
+import { GATEWAY_NODE_FLAGS } from '../../src/cli/node-flags.ts';
 import type { LocalIdp } from '../../src/dev/local-idp.ts';
 import { RecordingUpstream } from '../fixtures/recording-upstream.ts';
 import {
@@ -117,7 +118,11 @@ describe('GATEWAY_WORKERS=2', () => {
     let firstPids: Set<number>;
 
     before(async () => {
-      gw = await spawnGateway(dir, { GATEWAY_WORKERS: '2', GATEWAY_SHUTDOWN_GRACE_SECONDS: '10' });
+      gw = await spawnGateway(
+        dir,
+        { GATEWAY_WORKERS: '2', GATEWAY_SHUTDOWN_GRACE_SECONDS: '10' },
+        GATEWAY_NODE_FLAGS,
+      );
       await waitFor(() => primaryLine(gw, 'all workers listening') !== undefined, 'all workers listening');
       await waitFor(() => workerPids(gw, 'issuer keys loaded').size === 2, 'both workers have the keys');
       firstPids = workerPids(gw, 'listening');
@@ -153,6 +158,11 @@ describe('GATEWAY_WORKERS=2', () => {
         .filter((l) => l.msg === 'listening')
         .map((l) => l['url']);
       assert.deepEqual(ports, [gw.url, gw.url], 'both workers share the one port');
+      // The primary's node flags (the image's, node-flags.ts) reach every worker it forks.
+      const flags = logLines(gw)
+        .filter((l) => l.msg === 'listening')
+        .map((l) => l['nodeFlags']);
+      assert.deepEqual(flags, [GATEWAY_NODE_FLAGS, GATEWAY_NODE_FLAGS]);
       assert.equal(primaryLine(gw, 'effective settings'), undefined, 'the primary loads nothing');
     });
 

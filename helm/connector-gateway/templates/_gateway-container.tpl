@@ -69,6 +69,12 @@
 - name: gateway
   image: {{ include "connector-gateway.image" . | quote }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
+  {{- /* Node flags go on the command line: Node refuses V8 flags in NODE_OPTIONS. null = by mode. */}}
+  {{- $flags := .Values.nodeFlags }}
+  {{- if kindIs "invalid" $flags }}
+  {{- $flags = ternary (list) (list "--no-memory-reducer") (eq .Values.mode "sidecar") }}
+  {{- end }}
+  command: {{ concat (list "node") $flags (list "dist/cli/main.js") | toJson }}
   args: ["serve"]
   ports:
     - name: http

@@ -1,0 +1,20 @@
+/**
+ * The Node flags every standalone command line of the gateway carries: the image's ENTRYPOINT,
+ * `npm start`, the chart in gateway mode (`nodeFlags: null`), bench-peers' PROJECT_CMD and
+ * `npm run bench`. test/integration/node-flags.test.ts checks that each of them says exactly this.
+ *
+ * `--no-memory-reducer`: V8's memory reducer shrinks the heap of a process that allocates little,
+ * young generation included, and its reducing collections also drop compiled code. For a gateway
+ * that serves bursts that means more scavenges per request under load and a slow first few seconds
+ * after a quiet spell. On the 2-core machine, one core for the gateway, the flag gave 1.07–1.21×
+ * the requests per second in 9 of 9 alternating warm rounds and a faster first 6–8 s after 2–3
+ * minutes idle; it costs an idle heap that stays at its peak size, ~50–70 MB more RSS
+ * (docs/performance.md, "The memory reducer").
+ *
+ * The flags cannot be set any other way: Node refuses V8 flags in NODE_OPTIONS, and
+ * `v8.setFlagsFromString('--no-memory-reducer')` at start-up comes too late, because V8 creates
+ * the reducer with the heap (measured: the reducing collections still ran). The chart's sidecar
+ * mode leaves them off (one gateway per connector pod: memory first); operators choose with the
+ * chart's `nodeFlags`.
+ */
+export const GATEWAY_NODE_FLAGS: readonly string[] = ['--no-memory-reducer'];
