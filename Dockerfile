@@ -59,8 +59,8 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
 # The gateway drains in-flight requests on SIGTERM. Exec form: node is PID 1 and gets the signal
 # itself (a shell form would put /bin/sh in between, which does not forward it).
 STOPSIGNAL SIGTERM
-# --no-memory-reducer (src/cli/node-flags.ts says why and what it costs): Node refuses V8 flags in
-# NODE_OPTIONS, so they sit here. To run without it: --entrypoint node <image> dist/cli/main.js serve
+# The node flags (src/cli/node-flags.ts says why and what they cost): Node refuses V8 flags in
+# NODE_OPTIONS, so they sit here. Without them: --entrypoint node <image> dist/cli/main.js serve
 # (the chart's sidecar mode does that through `command`).
-ENTRYPOINT ["node", "--no-memory-reducer", "dist/cli/main.js"]
+ENTRYPOINT ["node", "--no-memory-reducer", "--initial-old-space-size=96", "dist/cli/main.js"]
 CMD ["serve"]

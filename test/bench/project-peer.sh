@@ -29,4 +29,4 @@ YAML
 export GATEWAY_HOST="$HOST" GATEWAY_PORT="$PORT" GATEWAY_POLICIES_DIR="$DIR" GATEWAY_POLICY_WATCH=false
 export GATEWAY_LOG_LEVEL="${GATEWAY_LOG_LEVEL:-info}"
 # The shipped node flags (src/cli/node-flags.ts), as the image's ENTRYPOINT and `npm start` have them.
-exec "$REPO/node_modules/.bin/node" --no-memory-reducer ${NODE_PROFILE_FLAGS:-} "$REPO/dist/cli/main.js" serve
+exec "$REPO/node_modules/.bin/node" --no-memory-reducer --initial-old-space-size=96 ${NODE_PROFILE_FLAGS:-} "$REPO/dist/cli/main.js" serve

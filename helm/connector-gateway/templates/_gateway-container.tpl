@@ -72,7 +72,7 @@
   {{- /* Node flags go on the command line: Node refuses V8 flags in NODE_OPTIONS. null = by mode. */}}
   {{- $flags := .Values.nodeFlags }}
   {{- if kindIs "invalid" $flags }}
-  {{- $flags = ternary (list) (list "--no-memory-reducer") (eq .Values.mode "sidecar") }}
+  {{- $flags = ternary (list) (list "--no-memory-reducer" "--initial-old-space-size=96") (eq .Values.mode "sidecar") }}
   {{- end }}
   command: {{ concat (list "node") $flags (list "dist/cli/main.js") | toJson }}
   args: ["serve"]
