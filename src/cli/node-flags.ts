@@ -8,7 +8,8 @@
  * that serves bursts that means more scavenges per request under load and a slow first few seconds
  * after a quiet spell. On the 2-core machine, one core for the gateway, the flag gave 1.07–1.21×
  * the requests per second in 9 of 9 alternating warm rounds and a faster first 6–8 s after 2–3
- * minutes idle; it costs an idle heap that stays at its peak size, ~50–70 MB more RSS
+ * minutes idle (a process under steady load from its start gains little: the gain comes from the
+ * pauses, which bursty traffic has); it costs an idle heap that stays at its peak size, ~50–70 MB more RSS
  * (docs/performance.md, "The memory reducer").
  *
  * `--initial-old-space-size=96`: the old generation's first collection limit, in MB. Without it
