@@ -4,13 +4,13 @@
  * `npm run bench`. test/integration/node-flags.test.ts checks that each of them says exactly this.
  *
  * `--no-memory-reducer`: V8's memory reducer shrinks the heap of a process that allocates little,
- * young generation included, and its reducing collections also drop compiled code. For a gateway
- * that serves bursts that means more scavenges per request under load and a slow first few seconds
- * after a quiet spell. On the 2-core machine, one core for the gateway, the flag gave 1.07–1.21×
- * the requests per second in 9 of 9 alternating warm rounds and a faster first 6–8 s after 2–3
- * minutes idle (a process under steady load from its start gains little: the gain comes from the
- * pauses, which bursty traffic has); it costs an idle heap that stays at its peak size, ~50–70 MB more RSS
- * (docs/performance.md, "The memory reducer").
+ * young generation included, and its reducing collections may drop compiled code. For a gateway
+ * that serves bursts that means more scavenges per request after each pause and a slow first few
+ * seconds after a quiet spell. On the 2-core machine, one core for the gateway, the flag gave
+ * 1.07–1.21× the requests per second in 9 of 9 alternating rounds and a faster first 6–8 s after
+ * 2–3 minutes idle. A process under steady load from its start gains little: the gain comes from
+ * the pauses, which bursty traffic has. It costs an idle heap that stays at its peak size, ~50–70
+ * MB more RSS (docs/performance.md, "The memory reducer").
  *
  * `--initial-old-space-size=96`: the old generation's first collection limit, in MB. Without it
  * V8 sizes the limit from the recent allocation rate, which a quiet spell drags down: after 2

@@ -1,0 +1,26 @@
+/** `npm run bench` options that pick the node flags of the gateway and of an A/B baseline. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseBenchOptions, type BenchOptions } from './options.ts';
+
+function parse(argv: readonly string[]): BenchOptions {
+  const options = parseBenchOptions(argv);
+  assert.notEqual(options, 'help');
+  return options as BenchOptions;
+}
+
+describe('npm run bench node flags', () => {
+  it('gives the baseline the same flags as the gateway unless told otherwise', () => {
+    const options = parse(['--compare', 'dist', '--node-flags=--max-semi-space-size=8 --trace-gc']);
+    assert.deepEqual(options.nodeFlags, ['--max-semi-space-size=8', '--trace-gc']);
+    assert.equal(options.baselineNodeFlags, undefined);
+  });
+
+  it('runs the baseline on exactly the flags given, none for ""', () => {
+    assert.deepEqual(parse(['--compare', 'dist', '--baseline-node-flags=']).baselineNodeFlags, []);
+    assert.deepEqual(
+      parse(['--compare', 'dist', '--baseline-node-flags=--trace-gc --no-opt']).baselineNodeFlags,
+      ['--trace-gc', '--no-opt'],
+    );
+  });
+});
