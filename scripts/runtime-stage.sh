@@ -3,8 +3,9 @@
 # dependency set runs the gateway:
 #   1. copies package.json, package-lock.json and dist/ into a temporary directory (as the image does),
 #   2. runs `npm ci --omit=dev` there (the Dockerfile's prod-deps stage) and checks no devDependency came in,
-#   3. starts `node dist/cli/main.js serve` from there with a sample anonymous policy and the
-#      container's environment (NODE_ENV=production, a clean env, a separate TMPDIR),
+#   3. starts the image's ENTRYPOINT (`node <node flags> dist/cli/main.js`, read from the Dockerfile)
+#      with `serve` from there, a sample anonymous policy and the container's environment
+#      (NODE_ENV=production, a clean env, a separate TMPDIR),
 #   4. waits for GET /healthz and GET /readyz to answer 200, checks an unknown path gets 404,
 #   5. sends SIGTERM and expects exit code 0, then checks nothing was written inside the app directory.
 #
@@ -30,6 +31,16 @@ trap 'printf "runtime-stage: FAIL: line %s: %s\n" "$LINENO" "$BASH_COMMAND" >&2'
 node_major=$("$node_bin" -p 'process.versions.node.split(".")[0]')
 [ "$node_major" = 24 ] || fail "$node_bin is Node $node_major; the image runs Node 24"
 [ -f "$source_dir/dist/cli/main.js" ] || fail "$source_dir/dist/cli/main.js is missing: run npm run build first"
+
+# The image's ENTRYPOINT after `node`, one word per line: its node flags and dist/cli/main.js.
+entry_words=$("$node_bin" -e '
+  const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n");
+  const entry = lines.filter((l) => l.startsWith("ENTRYPOINT ")).at(-1);
+  const argv = entry === undefined ? [] : JSON.parse(entry.slice("ENTRYPOINT ".length));
+  if (argv[0] !== "node" || argv.at(-1) !== "dist/cli/main.js") process.exit(1);
+  console.log(argv.slice(1).join("\n"));
+' "$repo/Dockerfile") || fail "the Dockerfile has no exec-form ENTRYPOINT [\"node\", ..., \"dist/cli/main.js\"]"
+mapfile -t entry <<<"$entry_words"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/runtime-stage.XXXXXX")
 gateway_pid=
@@ -91,9 +102,9 @@ sleep 1 # mtime granularity: anything written from here on is newer than the mar
   GATEWAY_PORT="$port" \
   GATEWAY_POLICIES_DIR="$tmp/policies" \
   GATEWAY_SHUTDOWN_GRACE_SECONDS=5 \
-  "$node_bin" dist/cli/main.js serve) >"$tmp/gateway.log" 2>&1 &
+  "$node_bin" "${entry[@]}" serve) >"$tmp/gateway.log" 2>&1 &
 gateway_pid=$!
-say "started node dist/cli/main.js serve (pid $gateway_pid) on 127.0.0.1:$port"
+say "started node ${entry[*]} serve (pid $gateway_pid) on 127.0.0.1:$port"
 
 # Prints the HTTP status of GET $1, or 0 when the connection fails.
 status_of() {

@@ -1,6 +1,6 @@
 /**
  * Runs scripts/runtime-stage.sh: the Docker image's runtime stage reproduced without Docker
- * (`npm ci --omit=dev` into a temporary directory, `node dist/cli/main.js serve` from there,
+ * (`npm ci --omit=dev` into a temporary directory, the image's ENTRYPOINT with `serve` from there,
  * /healthz + /readyz, SIGTERM → exit 0). Builds dist/ first when it is missing or older than src/.
  * Two stub gateways prove the script's checks can fail.
  */
@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GATEWAY_NODE_FLAGS } from '../../src/cli/node-flags.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 const script = join(repo, 'scripts', 'runtime-stage.sh');
@@ -58,6 +59,8 @@ describe('runtime stage (scripts/runtime-stage.sh)', () => {
       for (const line of [
         /npm ci --omit=dev/,
         /no devDependency/,
+        // The image's ENTRYPOINT, flags included (node-flags.test.ts ties those to node-flags.ts).
+        new RegExp(`started node ${GATEWAY_NODE_FLAGS.join(' ')} dist/cli/main\\.js serve `),
         /GET \/healthz -> 200/,
         /GET \/readyz -> 200/,
         /GET \/no-such-route -> 404/,
