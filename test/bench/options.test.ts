@@ -23,4 +23,8 @@ describe('npm run bench node flags', () => {
       ['--trace-gc', '--no-opt'],
     );
   });
+
+  it('refuses baseline flags without a baseline, instead of ignoring them', () => {
+    assert.throws(() => parseBenchOptions(['--baseline-node-flags=']), /only applies with --compare/);
+  });
 });

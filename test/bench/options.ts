@@ -111,6 +111,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
   const known = new Set(LOAD_SCENARIOS.map((s) => s.id));
   const only = values.only === undefined ? [...known] : values.only.split(',').map((s) => s.trim());
   for (const id of only) if (!known.has(id)) throw new Error(`--only: unknown scenario ${id}`);
+  if (values['baseline-node-flags'] !== undefined && values.compare === undefined) {
+    throw new Error('--baseline-node-flags only applies with --compare DIR (the baseline it sets)');
+  }
   const tool = values.tool;
   if (tool !== undefined && tool !== 'wrk' && tool !== 'autocannon') {
     throw new Error(`--tool must be wrk or autocannon, got ${tool}`);
