@@ -11,6 +11,6 @@ import { createLogger, type Logger } from '../observability/logger.ts';
  * @param role `primary` for the cluster primary; workers carry only their pid.
  */
 export function createClusterLogger(level: string, role?: 'primary'): Logger {
-  const logger = createLogger({ level });
+  const logger = createLogger({ level, sharedStdout: true });
   return logger.child(role === undefined ? { pid: process.pid } : { pid: process.pid, role });
 }

@@ -41,6 +41,17 @@ describe('LineBatcher', () => {
     assert.deepEqual(out.writes, ['ééééé\nééééé\n', 'x\n']);
   });
 
+  it('counts UTF-8 bytes with exactBytes: a shared pipe needs batches within PIPE_BUF', () => {
+    const out = new Recorder();
+    const batcher = new LineBatcher(out, 12, 60_000, true);
+    batcher.write('ééééé\n'); // 11 bytes
+    batcher.write('x\n'); // 13 bytes with the first: a new batch
+    batcher.write('0123456789\n'); // 13 with the second: a new batch
+    batcher.close();
+    assert.deepEqual(out.writes, ['ééééé\n', 'x\n', '0123456789\n']);
+    assert.ok(out.writes.every((w) => Buffer.byteLength(w) <= 12));
+  });
+
   it('sends a line longer than maxLength alone, unsplit', () => {
     const out = new Recorder();
     const batcher = new LineBatcher(out, 50, 60_000);

@@ -10,9 +10,14 @@
  * units, not bytes, since only a pipe shared by several writers needs an exact byte bound (PIPE_BUF)
  * and this is not for pipes.
  *
- * Only for synchronous destinations (a regular file or /dev/null): a batch handed over is written
- * before `write` returns, so the exit flush needs nothing but `flushSync`. Lines are never split
- * or reordered; a line longer than `maxLength` goes out alone.
+ * With `exactBytes`, the limit counts UTF-8 bytes instead (one `Buffer.byteLength` per line): for a
+ * pipe that several processes share (GATEWAY_WORKERS), where a write of at most PIPE_BUF bytes is
+ * the only kind the kernel never splices into another writer's.
+ *
+ * For destinations that write, or at least try to, before `write` returns: a regular file or
+ * /dev/null (sonic-boom, synchronous), or a non-blocking pipe (PipeSink). So the exit flush needs
+ * nothing but `flushSync`. Lines are never split or reordered; a line longer than `maxLength`
+ * goes out alone.
  */
 import type { DestinationStream } from 'pino';
 
@@ -24,25 +29,34 @@ export interface SyncDestination {
 
 export class LineBatcher implements DestinationStream {
   readonly maxLength: number;
+  /** Whether `maxLength` counts UTF-8 bytes (true) or UTF-16 units (false). */
+  readonly exactBytes: boolean;
   readonly #destination: SyncDestination;
   #pending = '';
+  /** Size of #pending in the unit `maxLength` counts. */
+  #size = 0;
   readonly #timer: NodeJS.Timeout;
 
   /**
-   * @param maxLength - Largest batch in UTF-16 units (at most 3 bytes each in UTF-8).
+   * @param maxLength - Largest batch in UTF-16 units (at most 3 bytes each in UTF-8), or in
+   *   UTF-8 bytes with `exactBytes`.
    * @param flushIntervalMs - The longest a line waits before it is written anyway.
+   * @param exactBytes - Count bytes instead of UTF-16 units. Default false.
    */
-  constructor(destination: SyncDestination, maxLength: number, flushIntervalMs: number) {
+  constructor(destination: SyncDestination, maxLength: number, flushIntervalMs: number, exactBytes = false) {
     this.#destination = destination;
     this.maxLength = maxLength;
+    this.exactBytes = exactBytes;
     this.#timer = setInterval(() => this.#drain(), flushIntervalMs);
     // A quiet gateway must still be able to exit; the exit flush writes what waits.
     this.#timer.unref();
   }
 
   write(line: string): void {
-    if (this.#pending.length + line.length > this.maxLength) this.#drain();
+    const size = this.exactBytes ? Buffer.byteLength(line) : line.length;
+    if (this.#size + size > this.maxLength) this.#drain();
     this.#pending += line;
+    this.#size += size;
   }
 
   /** Writes what waits; pino's `logger.flush(cb)` calls this. */
@@ -72,6 +86,7 @@ export class LineBatcher implements DestinationStream {
     if (this.#pending === '') return;
     const batch = this.#pending;
     this.#pending = '';
+    this.#size = 0;
     this.#destination.write(batch);
   }
 }

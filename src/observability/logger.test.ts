@@ -1,4 +1,6 @@
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -112,10 +114,46 @@ describe('default destination: batched stdout writes', () => {
     });
   }
 
-  it('writes synchronously into a regular file or /dev/null, asynchronously into a pipe or terminal', async () => {
+  it('keeps serving while a pipe reader stalls, and logs how many lines it had to drop', async () => {
+    // 80,000 lines of ~260 bytes (~21 MB) logged in one go while nobody reads the pipe: more than
+    // the 16 MiB backlog. The child's event loop keeps turning (the timer fires) and the
+    // child exits on its own once the reader has caught up.
+    const script = `import { createLogger } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).href)};
+      const log = createLogger({ level: 'info' });
+      const pad = 'p'.repeat(160);
+      for (let i = 0; i < 80000; i++) log.info({ i, pad }, 'line');
+      setTimeout(() => process.stderr.write('timer fired\\n'), 10);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.stdout.pause();
+    await sleep(1000);
+    assert.equal(stderr, 'timer fired\n', 'the event loop ran while stdout was full');
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stdout.resume();
+    const [code] = (await once(child, 'close')) as [number | null];
+    assert.equal(code, 0);
+    const lines = Buffer.concat(chunks)
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg: string; level: string; droppedLines?: number });
+    const kept = lines.filter((l) => l.msg === 'line').length;
+    const report = lines.filter((l) => l.msg.startsWith('log lines dropped'));
+    assert.equal(report.length, 1, 'one report after the stall');
+    assert.equal(report[0]?.level, 'warn');
+    const dropped = report[0]?.droppedLines ?? 0;
+    assert.ok(dropped > 0 && kept > 0, `kept ${kept}, dropped ${dropped}`);
+    assert.equal(kept + dropped, 80_000, 'every line is either written or counted as dropped');
+  });
+
+  it('writes synchronously into a regular file or /dev/null, through the non-blocking stream into a pipe', async () => {
     const probe = `process.stdout.write(stdoutWriteMode(1) + '\\n');`;
     assert.equal((await run(probe, true)).stdout.trim(), 'sync');
-    assert.equal((await run(probe, false)).stdout.trim(), 'async');
+    assert.equal((await run(probe, false)).stdout.trim(), 'stream');
     const devNull = openSync('/dev/null', 'w');
     try {
       assert.equal(stdoutWriteMode(devNull), 'sync');

@@ -5,9 +5,11 @@
  * anything shaped like a JWT or a `Bearer` credential before they are written.
  */
 import { fstatSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { isatty } from 'node:tty';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { LineBatcher } from './line-batcher.ts';
+import { PipeSink } from './pipe-sink.ts';
 import { markRequestLineShape } from './request-line.ts';
 
 export type { Logger } from 'pino';
@@ -89,12 +91,6 @@ function serializeError(err: unknown): Record<string, unknown> {
   return out;
 }
 
-export interface LoggerSettings {
-  level: string;
-  /** Where lines go; default stdout through an asynchronous destination (off the hot path). */
-  destination?: DestinationStream;
-}
-
 /**
  * pino's `isoTime`, formatted once per millisecond: at thousands of lines a second most lines
  * share their millisecond, and `toISOString` was 2 % of the gateway's CPU under load.
@@ -111,30 +107,37 @@ export function isoTimeCached(): string {
 }
 
 /**
- * Bytes: the largest write of log lines to stdout. POSIX guarantees that a write of at most
- * PIPE_BUF bytes to a pipe is not interleaved with another process's writes (Linux: 4096), and
- * with GATEWAY_WORKERS several processes share one stdout: with 16 KiB writes and three workers
- * behind a slow reader, 4 % of the lines came out spliced into each other; capped, none did.
+ * Bytes: the largest write of log lines to stdout when several processes share it. POSIX
+ * guarantees that a write of at most PIPE_BUF bytes to a pipe is not interleaved with another
+ * process's writes (Linux: 4096), and with GATEWAY_WORKERS several processes share one stdout:
+ * with 16 KiB writes and three workers behind a slow reader, 4 % of the lines came out spliced
+ * into each other; capped, none did.
  */
 export const PIPE_BUF = 4096;
-/** Bytes of log lines gathered before one write (sonic-boom requires it below the cap). */
+/** Bytes of log lines gathered before one write into a terminal (sonic-boom requires it below the cap). */
 export const LOG_BUFFER_BYTES = PIPE_BUF - 512;
 /** Milliseconds: the longest a buffered line waits before it is written anyway. */
 export const LOG_FLUSH_INTERVAL_MS = 200;
 
 /**
- * How lines reach stdout. Into a regular file (`serve > gateway.log` on a VM) or /dev/null they
- * are written synchronously: such a write never waits on a reader, and an asynchronous write is a
- * job on libuv's thread pool, whose hand-over and completion wake-up cost more than the write
- * itself when the gateway has one core. Measured with the log going to a file, in alternating
- * runs: +4 to +12 % req/s (docs/performance.md). Into a pipe, a socket
- * or a terminal (a container runtime's log pipe, a shell) they stay asynchronous: a stalled
- * reader, or a terminal paused with Ctrl-S, must never stop the gateway.
+ * How lines reach stdout:
+ * - `sync`: a regular file (`serve > gateway.log` on a VM) or /dev/null. Such a write never waits
+ *   on a reader, so it is made at once; an asynchronous write would be a job on libuv's thread
+ *   pool, whose hand-over and completion wake-up cost more than the write itself when the gateway
+ *   has one core. Measured with the log going to a file, in alternating runs: +4 to +12 % req/s
+ *   (docs/performance.md).
+ * - `stream`: a pipe or a socket, which is what a container runtime gives (Kubernetes reads the
+ *   container's stdout through a FIFO). Node holds it as a non-blocking stream: a write is tried
+ *   at once and queued only when the pipe is full (PipeSink), so a stalled reader never stops the
+ *   gateway.
+ * - `async`: a terminal, or anything unrecognised. Node makes a terminal's writes blocking, and a
+ *   terminal paused with Ctrl-S must not stop the gateway: sonic-boom writes on the thread pool.
  */
-export function stdoutWriteMode(fd: number): 'sync' | 'async' {
+export function stdoutWriteMode(fd: number): 'sync' | 'stream' | 'async' {
   try {
     const stat = fstatSync(fd);
     if (stat.isFile()) return 'sync';
+    if (stat.isFIFO() || stat.isSocket()) return 'stream';
     return stat.isCharacterDevice() && !isatty(fd) ? 'sync' : 'async';
   } catch {
     return 'async';
@@ -142,49 +145,79 @@ export function stdoutWriteMode(fd: number): 'sync' | 'async' {
 }
 
 /**
- * Characters of log lines gathered before one write into a regular file or /dev/null: no reader
- * can see a write there split, so writes need not stay within PIPE_BUF, and a larger batch means
- * fewer write syscalls on the gateway's core (several processes sharing one file description still
- * write whole batches: Linux serialises writes to a regular file at a shared offset).
+ * Characters of log lines gathered before one write into a regular file, /dev/null, or a pipe
+ * this process has to itself: no reader can see a write there spliced with another's, so writes
+ * need not stay within PIPE_BUF, and a larger batch means fewer write syscalls (and, for a pipe,
+ * fewer wake-ups of its reader). Several processes sharing one regular file's description still
+ * write whole batches: Linux serialises writes to a regular file at a shared offset.
  */
 export const LOG_FILE_BATCH_CHARS = 16 * 1024;
 
 /**
  * The default destination: stdout, gathering whole lines into one write instead of one write per
- * line (one per request under load, each a syscall on the gateway's core), synchronous or not as
- * `stdoutWriteMode` says.
- * - Synchronous (a file, /dev/null): `LineBatcher` gathers up to LOG_FILE_BATCH_CHARS and writes
- *   them at once; it writes what waits every LOG_FLUSH_INTERVAL_MS and on exit.
- * - Asynchronous (a pipe, a terminal): sonic-boom gathers about LOG_BUFFER_BYTES, at most PIPE_BUF
- *   per write, and its timer writes what waits every LOG_FLUSH_INTERVAL_MS; pino flushes it
- *   synchronously on exit.
+ * line (one per request under load, each a syscall on the gateway's core), as `stdoutWriteMode`
+ * says:
+ * - `sync` and `stream`: `LineBatcher` gathers up to LOG_FILE_BATCH_CHARS characters (at most
+ *   PIPE_BUF bytes into a pipe shared with other processes) and writes them at once; it writes
+ *   what waits every LOG_FLUSH_INTERVAL_MS and on exit.
+ * - `async` (a terminal): sonic-boom gathers about LOG_BUFFER_BYTES, at most PIPE_BUF per write,
+ *   and its timer writes what waits every LOG_FLUSH_INTERVAL_MS; pino flushes it synchronously on
+ *   exit.
  * So a quiet gateway's lines still appear at once to an operator, and a crash (uncaught
  * exception, a signal Node handles) still reaches the exit flush. Only a SIGKILL can lose the
- * last interval's lines.
+ * last interval's lines, and a pipe whose reader has stalled can lose what is queued behind it
+ * (PipeSink drops and counts lines past its backlog limit rather than grow without bound).
+ *
+ * @param sharedStdout - Other processes write to the same stdout (the cluster's workers).
  */
-function stdoutDestination(): DestinationStream {
-  if (stdoutWriteMode(1) === 'sync') {
+function stdoutDestination(sharedStdout: boolean): { stream: DestinationStream; pipe?: PipeSink } {
+  const mode = stdoutWriteMode(1);
+  if (mode === 'sync') {
     // maxWrite: a batch of LOG_FILE_BATCH_CHARS is at most three times as many bytes.
     const file = pino.destination({ dest: 1, sync: true, minLength: 0, maxWrite: 3 * LOG_FILE_BATCH_CHARS });
-    const batcher = new LineBatcher(file, LOG_FILE_BATCH_CHARS, LOG_FLUSH_INTERVAL_MS);
-    // pino registers its exit flush only for asynchronous destinations; lines waiting in the
-    // batcher need one too, or a crash loses them.
-    process.once('exit', () => {
-      try {
-        batcher.flushSync();
-      } catch {
-        // A closed stdout cannot be flushed; nothing else to do on the way out.
-      }
-    });
-    return batcher;
+    return { stream: flushedOnExit(new LineBatcher(file, LOG_FILE_BATCH_CHARS, LOG_FLUSH_INTERVAL_MS)) };
   }
-  return pino.destination({
+  if (mode === 'stream' && process.stdout instanceof Socket) {
+    const pipe = new PipeSink(process.stdout);
+    const batcher = sharedStdout
+      ? new LineBatcher(pipe, PIPE_BUF, LOG_FLUSH_INTERVAL_MS, true)
+      : new LineBatcher(pipe, LOG_FILE_BATCH_CHARS, LOG_FLUSH_INTERVAL_MS);
+    return { stream: flushedOnExit(batcher), pipe };
+  }
+  const terminal = pino.destination({
     dest: 1,
     sync: false,
     minLength: LOG_BUFFER_BYTES,
     maxWrite: PIPE_BUF,
     periodicFlush: LOG_FLUSH_INTERVAL_MS,
   });
+  return { stream: terminal };
+}
+
+/**
+ * pino registers its exit flush only for its own asynchronous destinations; lines waiting in a
+ * batcher need one too, or a crash loses them.
+ */
+function flushedOnExit(batcher: LineBatcher): LineBatcher {
+  process.once('exit', () => {
+    try {
+      batcher.flushSync();
+    } catch {
+      // A closed stdout cannot be flushed; nothing else to do on the way out.
+    }
+  });
+  return batcher;
+}
+
+export interface LoggerSettings {
+  level: string;
+  /** Where lines go; default stdout (see `stdoutDestination`). */
+  destination?: DestinationStream;
+  /**
+   * Other processes write to the same stdout (GATEWAY_WORKERS > 1), so writes into a pipe stay
+   * within PIPE_BUF. Default false.
+   */
+  sharedStdout?: boolean;
 }
 
 export function createLogger(settings: LoggerSettings): Logger {
@@ -195,8 +228,14 @@ export function createLogger(settings: LoggerSettings): Logger {
     serializers: { err: serializeError, error: serializeError },
     formatters: { level: (label) => ({ level: label }), log: (obj) => redactSecrets(obj) },
   };
-  const destination = settings.destination ?? stdoutDestination();
-  const logger = pino(options, destination);
+  const stdout =
+    settings.destination === undefined ? stdoutDestination(settings.sharedStdout === true) : undefined;
+  const logger = pino(options, settings.destination ?? stdout?.stream);
+  if (stdout?.pipe !== undefined) {
+    // After a stall of the log's reader: say in the log itself how many lines it is missing.
+    stdout.pipe.onDropped = (droppedLines) =>
+      logger.warn({ droppedLines }, 'log lines dropped: stdout was not read fast enough');
+  }
   // request-line.ts writes the per-request line itself for loggers with exactly these options.
   markRequestLineShape(logger);
   return logger;

@@ -1,8 +1,10 @@
 /**
  * The gateway under test as a separate process, exactly as deployed: the built CLI
  * (`dist/cli/main.js serve`) with settings from the environment and a bench policy on disk,
- * pinned to its own core when `taskset` is there. Its log (one line per request at `info`) goes to
- * a file, as a container runtime would take stdout.
+ * pinned to its own core when `taskset` is there. Its log (one line per request at `info`) goes
+ * into a pipe, as a container runtime takes stdout (Kubernetes reads it through a FIFO), and a
+ * `cat` on the load generator's core copies it into a file: so the bench measures the log path
+ * that ships, not the cheaper one a regular file gets (logger.ts, `stdoutWriteMode`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
@@ -83,6 +85,8 @@ export interface GatewayStart {
   readonly port: number;
   /** CPU list for taskset, or undefined to run unpinned. */
   readonly cpu: string | undefined;
+  /** CPU list for the log's reader (`cat`), or undefined to run it unpinned. */
+  readonly logReaderCpu: string | undefined;
   /** Extra node flags, e.g. `--cpu-prof`. */
   readonly nodeFlags: readonly string[];
   readonly logLevel: string;
@@ -108,6 +112,11 @@ export async function startGatewayProcess(start: GatewayStart): Promise<GatewayP
   await writeFile(join(policies, 'bench.yaml'), start.policy);
   const log = join(start.workDir, 'gateway.log');
   const out = openSync(log, 'a');
+  const [catCommand, catArgs] = pinned(start.logReaderCpu, 'cat', []);
+  // cat's stdin is the pipe the gateway writes its stdout into; cat exits when the gateway does.
+  const reader = spawn(catCommand, catArgs, { stdio: ['pipe', out, 'ignore'] });
+  const pipe = reader.stdin;
+  if (pipe === null) throw new Error('cat has no stdin pipe');
   const node = join(start.repo, 'node_modules/.bin/node');
   const [command, args] = pinned(start.cpu, node, [
     ...start.nodeFlags,
@@ -115,7 +124,7 @@ export async function startGatewayProcess(start: GatewayStart): Promise<GatewayP
     'serve',
   ]);
   const child = spawn(command, args, {
-    stdio: ['ignore', out, out],
+    stdio: ['ignore', pipe, out],
     env: {
       ...process.env,
       GATEWAY_HOST: '127.0.0.1',
@@ -127,6 +136,8 @@ export async function startGatewayProcess(start: GatewayStart): Promise<GatewayP
     },
   });
   closeSync(out);
+  // Our end of the pipe: only the gateway may hold it open, or cat never sees the end.
+  pipe.destroy();
   const url = `http://127.0.0.1:${start.port}`;
   await waitReady(url, child, log);
   const pid = child.pid;

@@ -32,7 +32,7 @@ export function planCpus(): CpuPlan {
   return {
     loadgen: '0',
     gateway: '1',
-    note: 'load generator + fixture + driver on core 0, gateway alone on core 1',
+    note: 'load generator + fixture + driver + log reader on core 0, gateway alone on core 1 (its log into a pipe)',
   };
 }
 

@@ -28,5 +28,10 @@ routes:
 YAML
 export GATEWAY_HOST="$HOST" GATEWAY_PORT="$PORT" GATEWAY_POLICIES_DIR="$DIR" GATEWAY_POLICY_WATCH=false
 export GATEWAY_LOG_LEVEL="${GATEWAY_LOG_LEVEL:-info}"
+# The log goes into a pipe, as a container runtime takes stdout (Kubernetes reads it through a FIFO),
+# so the gateway runs its shipped log path (src/observability/logger.ts, stdoutWriteMode), not the
+# cheaper one a regular file gets; cat, on the load generator's core (CPU_LOADGEN, default 0),
+# copies it on to where run.sh sends this command's output.
+exec > >(exec taskset -c "${CPU_LOADGEN:-0}" cat)
 # The shipped node flags (src/cli/node-flags.ts), as the image's ENTRYPOINT and `npm start` have them.
 exec "$REPO/node_modules/.bin/node" --no-memory-reducer --initial-old-space-size=96 ${NODE_PROFILE_FLAGS:-} "$REPO/dist/cli/main.js" serve

@@ -113,6 +113,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
       credential,
       port: await freePort(),
       cpu: placement.gateway,
+      logReaderCpu: placement.loadgen,
       nodeFlags: [
         ...GATEWAY_NODE_FLAGS,
         ...options.nodeFlags,
@@ -131,6 +132,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
         credential,
         port: await freePort(),
         cpu: placement.gateway,
+        logReaderCpu: placement.loadgen,
         nodeFlags: options.baselineNodeFlags ?? [...GATEWAY_NODE_FLAGS, ...options.nodeFlags],
         logLevel: options.logLevel,
       });

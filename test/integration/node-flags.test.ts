@@ -35,7 +35,7 @@ describe('the shipped node flags', () => {
   it("are on bench-peers' PROJECT_CMD (test/bench/project-peer.sh)", () => {
     const exec = read('test/bench/project-peer.sh')
       .split('\n')
-      .find((line) => line.startsWith('exec '));
+      .find((line) => line.startsWith('exec ') && line.includes('/node_modules/.bin/node'));
     assert.ok(exec !== undefined, 'project-peer.sh ends in exec node ...');
     const words = exec.split(/\s+/);
     const node = words.findIndex((w) => w.endsWith('/node_modules/.bin/node"'));
