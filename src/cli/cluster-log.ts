@@ -11,6 +11,11 @@ import { createLogger, type Logger } from '../observability/logger.ts';
  * @param role `primary` for the cluster primary; workers carry only their pid.
  */
 export function createClusterLogger(level: string, role?: 'primary'): Logger {
-  const logger = createLogger({ level, sharedStdout: true });
-  return logger.child(role === undefined ? { pid: process.pid } : { pid: process.pid, role });
+  // Bindings rather than a child logger, so lines the logger writes itself (a pipe's
+  // dropped-lines report) name the process too.
+  return createLogger({
+    level,
+    sharedStdout: true,
+    bindings: role === undefined ? { pid: process.pid } : { pid: process.pid, role },
+  });
 }

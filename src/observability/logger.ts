@@ -218,12 +218,14 @@ export interface LoggerSettings {
    * within PIPE_BUF. Default false.
    */
   sharedStdout?: boolean;
+  /** Fields on every line, after `service` (the cluster's `pid` and `role`). Default none. */
+  bindings?: Readonly<Record<string, string | number>>;
 }
 
 export function createLogger(settings: LoggerSettings): Logger {
   const options: LoggerOptions = {
     level: settings.level,
-    base: { service: 'connector-gateway' },
+    base: { service: 'connector-gateway', ...settings.bindings },
     timestamp: isoTimeCached,
     serializers: { err: serializeError, error: serializeError },
     formatters: { level: (label) => ({ level: label }), log: (obj) => redactSecrets(obj) },
