@@ -150,6 +150,29 @@ describe('default destination: batched stdout writes', () => {
     assert.equal(kept + dropped, 80_000, 'every line is either written or counted as dropped');
   });
 
+  it('on a clean exit, writes every line queued behind a slow pipe reader before the process ends', async () => {
+    // ~5 MB: well past what the pipe holds, within the backlog limit. The child flushes (as the
+    // gateway does after its drain) and ends without process.exit, with the reader still stalled.
+    const script = `import { createLogger } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).href)};
+      const log = createLogger({ level: 'info' });
+      const pad = 'p'.repeat(160);
+      for (let i = 0; i < 20000; i++) log.info({ i, pad }, 'line');
+      log.flush();`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.stdout.pause();
+    await sleep(500);
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stdout.resume();
+    const [code] = (await once(child, 'close')) as [number | null];
+    assert.equal(code, 0);
+    const lines = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean);
+    assert.equal(lines.length, 20_000);
+    assert.equal((JSON.parse(lines.at(-1) ?? '{}') as { i?: number }).i, 19_999, 'in order, to the last');
+  });
+
   it('writes synchronously into a regular file or /dev/null, through the non-blocking stream into a pipe', async () => {
     const probe = `process.stdout.write(stdoutWriteMode(1) + '\\n');`;
     assert.equal((await run(probe, true)).stdout.trim(), 'sync');
