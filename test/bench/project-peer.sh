@@ -31,7 +31,8 @@ export GATEWAY_LOG_LEVEL="${GATEWAY_LOG_LEVEL:-info}"
 # The log goes into a pipe, as a container runtime takes stdout (Kubernetes reads it through a FIFO),
 # so the gateway runs its shipped log path (src/observability/logger.ts, stdoutWriteMode), not the
 # cheaper one a regular file gets; cat, on the load generator's core (CPU_LOADGEN, default 0),
-# copies it on to where run.sh sends this command's output.
-exec > >(exec taskset -c "${CPU_LOADGEN:-0}" cat)
+# copies it on to where run.sh sends this command's output. PROJECT_LOG=file keeps run.sh's file
+# as stdout instead (the cheaper path, for comparing the two).
+if [ "${PROJECT_LOG:-pipe}" != file ]; then exec > >(exec taskset -c "${CPU_LOADGEN:-0}" cat); fi
 # The shipped node flags (src/cli/node-flags.ts), as the image's ENTRYPOINT and `npm start` have them.
 exec "$REPO/node_modules/.bin/node" --no-memory-reducer --initial-old-space-size=96 ${NODE_PROFILE_FLAGS:-} "$REPO/dist/cli/main.js" serve
