@@ -1,14 +1,13 @@
 /**
- * Gathers whole log lines into one string and hands each batch to a synchronous destination in a
- * single write: when the next line would take the batch past `maxLength` characters, every
- * `flushIntervalMs`, and on `flush`/`flushSync` (the exit flush).
+ * Gathers whole log lines into one string and hands each batch to its destination in a single
+ * write: when the next line would take the batch past `maxLength`, every `flushIntervalMs`, and on
+ * `flush`/`flushSync` (the exit flush).
  *
  * Why not sonic-boom's own `minLength`: its `write` measures the byte length of the whole pending
  * buffer on every call, and that buffer is a string grown by `+=`, so each line re-flattens and
  * re-scans everything gathered so far. With one line per request that was 1-1.5 % of the gateway's
- * CPU under load (docs/performance.md). Here a line costs a length read: the limit counts UTF-16
- * units, not bytes, since only a pipe shared by several writers needs an exact byte bound (PIPE_BUF)
- * and this is not for pipes.
+ * CPU under load (docs/performance.md). Here a line costs a length read: by default the limit
+ * counts UTF-16 units, not bytes, which is all a file or a pipe with one writer needs.
  *
  * With `exactBytes`, the limit counts UTF-8 bytes instead (one `Buffer.byteLength` per line): for a
  * pipe that several processes share (GATEWAY_WORKERS), where a write of at most PIPE_BUF bytes is
