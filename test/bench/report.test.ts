@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LoadResult } from './load.ts';
-import { evaluateTargets, formatReport } from './report.ts';
+import { evaluateTargets, formatReport, ratioRange } from './report.ts';
 import { LOAD_SCENARIOS, type LoadMeasurement, type StreamMeasurement } from './scenarios.ts';
 
 const MB = 1024 * 1024;
@@ -34,7 +34,14 @@ function stream(
   growthMb: number,
 ): StreamMeasurement {
   const t = (mbPerSecond: number) => ({ bytes: 100 * MB, seconds: 1, mbPerSecond, status: 200 });
-  return { direction, direct: t(direct), gateway: t(gateway), rssGrowth: growthMb * MB, peakRss: 200 * MB };
+  return {
+    direction,
+    direct: t(direct),
+    gateway: t(gateway),
+    roundRatios: [gateway / direct],
+    rssGrowth: growthMb * MB,
+    peakRss: 200 * MB,
+  };
 }
 
 function verdicts(targets: ReturnType<typeof evaluateTargets>): Record<string, boolean | undefined> {
@@ -105,7 +112,7 @@ describe('bench targets', () => {
       },
       load: [load('direct', 10_000, undefined), load('s1-one-token', 7_500, 130)],
       skipped: [{ id: 'rate-limit', reason: 'not built' }],
-      streaming: [],
+      streaming: [{ ...stream('upload', 1000, 700, 3), roundRatios: [0.62, 0.7, 0.81] }],
       joseVerifiesPerSecond: 9000,
       targets: [],
     });
@@ -114,5 +121,13 @@ describe('bench targets', () => {
       /\| s1-one-token +\| 7500 +\| 5\.00 +\| 20\.00 +\| 40\.00 +\| 0\.75 +\| 100% +\| 130 +\| 150 +\|/,
     );
     assert.match(text, /skipped rate-limit: not built/);
+    // The median's ratio, then the spread of the rounds it was taken from.
+    assert.match(text, /\| upload +\| 1000 +\| 700 +\| 0\.70 +\| 0\.62-0\.81 +\| 200 +\| 3\.0 +\|/);
+  });
+
+  it('gives the spread of per-round streaming ratios, ignoring rounds without a number', () => {
+    assert.equal(ratioRange([0.8, 0.55, 0.71]), '0.55-0.80');
+    assert.equal(ratioRange([0.7, Number.NaN]), '0.70-0.70');
+    assert.equal(ratioRange([]), '-');
   });
 });

@@ -90,6 +90,13 @@ export function evaluateTargets(
   return targets;
 }
 
+/** `min-max` of the per-round ratios, or `-` when there are none. */
+export function ratioRange(ratios: readonly number[]): string {
+  const finite = ratios.filter((r) => Number.isFinite(r));
+  if (finite.length === 0) return '-';
+  return `${Math.min(...finite).toFixed(2)}-${Math.max(...finite).toFixed(2)}`;
+}
+
 /** A markdown table with padded columns. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -118,6 +125,7 @@ export function formatReport(report: BenchReport): string {
     fixed(s.direct.mbPerSecond),
     fixed(s.gateway.mbPerSecond),
     (s.gateway.mbPerSecond / s.direct.mbPerSecond).toFixed(2),
+    ratioRange(s.roundRatios),
     s.peakRss === undefined ? '-' : fixed(s.peakRss / MB),
     s.rssGrowth === undefined ? '-' : fixed(s.rssGrowth / MB, 1),
   ]);
@@ -143,7 +151,15 @@ export function formatReport(report: BenchReport): string {
     ...report.skipped.map((s) => `skipped ${s.id}: ${s.reason}`),
     '',
     table(
-      ['streaming', 'direct MB/s', 'gateway MB/s', 'x direct', 'gw peak RSS MB', 'gw RSS growth MB'],
+      [
+        'streaming',
+        'direct MB/s',
+        'gateway MB/s',
+        'x direct',
+        'x direct per round',
+        'gw peak RSS MB',
+        'gw RSS growth MB',
+      ],
       streamRows,
     ),
     '',

@@ -184,6 +184,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
           token,
           gatewayPid: gateway.pid,
           bytes: options.streamBytes,
+          log,
         }))
       : [];
     const report: BenchReport = {

@@ -154,6 +154,8 @@ export interface StreamMeasurement {
   readonly direction: 'upload' | 'download';
   readonly direct: TransferResult;
   readonly gateway: TransferResult;
+  /** Gateway MB/s over direct MB/s for each round (one direct and one gateway transfer). */
+  readonly roundRatios: readonly number[];
   /** Gateway RSS growth during the gateway transfer, bytes. */
   readonly rssGrowth: number | undefined;
   readonly peakRss: number | undefined;
@@ -164,6 +166,8 @@ export interface StreamRunContext {
   readonly token: string;
   readonly gatewayPid: number;
   readonly bytes: number;
+  /** Progress: one line per round (default: none). */
+  readonly log?: (line: string) => void;
 }
 
 /** The run with the median throughput of `runs`. */
@@ -175,11 +179,12 @@ function median(runs: TransferResult[]): TransferResult {
 }
 
 /**
- * Each way: a small warm-up transfer, then `repeat` transfers direct and `repeat` through the
- * gateway, alternating; the median of each is kept, and the gateway's RSS growth is the largest
- * seen during any of its transfers (RSS before the transfer to its peak during it).
+ * Each way: a small warm-up transfer on each path, then `repeat` transfers direct and `repeat` through the
+ * gateway, alternating; the median of each is kept, with each round's ratio beside it (streaming
+ * is the noisiest measurement here), and the gateway's RSS growth is the largest seen during any
+ * of its transfers (RSS before the transfer to its peak during it).
  */
-export async function runStreaming(ctx: StreamRunContext, repeat = 3): Promise<StreamMeasurement[]> {
+export async function runStreaming(ctx: StreamRunContext, repeat = 5): Promise<StreamMeasurement[]> {
   const out: StreamMeasurement[] = [];
   for (const direction of ['upload', 'download'] as const) {
     const path = `/api/v1/${direction}`;
@@ -189,6 +194,9 @@ export async function runStreaming(ctx: StreamRunContext, repeat = 3): Promise<S
       bytes,
       token: ctx.token,
     });
+    // Both paths get the same warm-up, so neither starts cold. (The first direct round still
+    // often runs slower than the next ones, warm-up or not; the median absorbs one such round.)
+    await transfer(spec(ctx.baseUrl.upstream, 8 * 1024 * 1024));
     await transfer(spec(ctx.baseUrl.gateway, 8 * 1024 * 1024));
     const direct: TransferResult[] = [];
     const gateway: TransferResult[] = [];
@@ -199,6 +207,8 @@ export async function runStreaming(ctx: StreamRunContext, repeat = 3): Promise<S
       const sampler = sampleUsage(ctx.gatewayPid, 20);
       gateway.push(await transfer(spec(ctx.baseUrl.gateway, ctx.bytes)));
       const usage = sampler.stop();
+      const [d, g] = [direct.at(-1)?.mbPerSecond ?? 0, gateway.at(-1)?.mbPerSecond ?? 0];
+      ctx.log?.(`  ${direction} round ${i + 1}: direct ${Math.round(d)} MB/s, gateway ${Math.round(g)} MB/s`);
       if (usage.peakRss !== undefined && usage.startRss !== undefined) {
         rssGrowth = Math.max(rssGrowth ?? 0, usage.peakRss - usage.startRss);
         peakRss = Math.max(peakRss ?? 0, usage.peakRss);
@@ -207,7 +217,15 @@ export async function runStreaming(ctx: StreamRunContext, repeat = 3): Promise<S
     for (const r of [...direct, ...gateway]) {
       if (r.status !== 200) throw new Error(`streaming ${direction}: status ${r.status}`);
     }
-    out.push({ direction, direct: median(direct), gateway: median(gateway), rssGrowth, peakRss });
+    const roundRatios = gateway.map((g, i) => g.mbPerSecond / (direct[i]?.mbPerSecond ?? Number.NaN));
+    out.push({
+      direction,
+      direct: median(direct),
+      gateway: median(gateway),
+      roundRatios,
+      rssGrowth,
+      peakRss,
+    });
   }
   return out;
 }
