@@ -15,7 +15,8 @@ describe('PipeSink', () => {
     const cat = spawn('cat', [], { stdio: ['pipe', 'pipe', 'ignore'] });
     cat.stdout.pause();
     const reports: number[] = [];
-    const sink = new PipeSink(cat.stdin, { maxBacklogBytes: 64 * 1024, onDropped: (n) => reports.push(n) });
+    const sink = new PipeSink(cat.stdin, { maxBacklogBytes: 64 * 1024 });
+    sink.onDropped = (n) => reports.push(n);
     let written = 0;
     let maxQueued = 0;
     for (let round = 0; round < 50; round++) {

@@ -34,8 +34,6 @@ export interface PipeSinkOptions {
    * instead of queued. Default DEFAULT_MAX_BACKLOG_BYTES.
    */
   readonly maxBacklogBytes?: number;
-  /** Told, once the queue has drained, how many lines were dropped since the last report. */
-  readonly onDropped?: (lines: number) => void;
 }
 
 /** 16 MiB: some 50,000 request lines, several seconds of a busy gateway's log. */
@@ -49,7 +47,10 @@ function countLines(batch: string): number {
 
 export class PipeSink implements SyncDestination {
   readonly maxBacklogBytes: number;
-  /** Called with the number of lines dropped, once the queue has drained; settable after construction. */
+  /**
+   * Told, once the queue has drained, how many lines were dropped since the last report. Set
+   * after construction: the logger that reports them is made after its destination.
+   */
   onDropped: ((lines: number) => void) | undefined;
   readonly #stream: PipeStream;
   #dropped = 0;
@@ -59,7 +60,6 @@ export class PipeSink implements SyncDestination {
   constructor(stream: PipeStream, options: PipeSinkOptions = {}) {
     this.#stream = stream;
     this.maxBacklogBytes = options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES;
-    this.onDropped = options.onDropped;
     stream.on('error', () => {
       // EPIPE and the like: nobody reads the log any more. Serving goes on.
       this.#broken = true;

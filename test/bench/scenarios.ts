@@ -179,8 +179,8 @@ function median(runs: TransferResult[]): TransferResult {
 }
 
 /**
- * Each way: a small warm-up transfer on each path, then `repeat` transfers direct and `repeat` through the
- * gateway, alternating; the median of each is kept, with each round's ratio beside it (streaming
+ * Each way: two full-size warm-up transfers on each path, then `repeat` transfers direct and
+ * `repeat` through the gateway, alternating; the median of each is kept, with each round's ratio beside it (streaming
  * is the noisiest measurement here), and the gateway's RSS growth is the largest seen during any
  * of its transfers (RSS before the transfer to its peak during it).
  */
