@@ -114,7 +114,7 @@ describe('default destination: batched stdout writes', () => {
     });
   }
 
-  it('keeps serving while a pipe reader stalls, and logs how many lines it had to drop', async () => {
+  it('keeps serving while a pipe reader stalls, and logs how many lines it had to drop', async (t) => {
     // 80,000 lines of ~260 bytes (~21 MB) logged in one go while nobody reads the pipe: more than
     // the 16 MiB backlog. The child's event loop keeps turning (the timer fires) and the
     // child exits on its own once the reader has caught up.
@@ -128,6 +128,8 @@ describe('default destination: batched stdout writes', () => {
     });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    // A failed assertion must not leave the child blocked on a pipe nobody reads.
+    t.after(() => child.kill('SIGKILL'));
     child.stdout.pause();
     await sleep(1000);
     assert.equal(stderr, 'timer fired\n', 'the event loop ran while stdout was full');
@@ -150,7 +152,7 @@ describe('default destination: batched stdout writes', () => {
     assert.equal(kept + dropped, 80_000, 'every line is either written or counted as dropped');
   });
 
-  it('on a clean exit, writes every line queued behind a slow pipe reader before the process ends', async () => {
+  it('on a clean exit, writes every line queued behind a slow pipe reader before the process ends', async (t) => {
     // ~5 MB: well past what the pipe holds, within the backlog limit. The child flushes (as the
     // gateway does after its drain) and ends without process.exit, with the reader still stalled.
     const script = `import { createLogger } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).href)};
@@ -161,6 +163,8 @@ describe('default destination: batched stdout writes', () => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    // A failed assertion must not leave the child blocked on a pipe nobody reads.
+    t.after(() => child.kill('SIGKILL'));
     child.stdout.pause();
     await sleep(500);
     const chunks: Buffer[] = [];

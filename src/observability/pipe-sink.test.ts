@@ -9,21 +9,37 @@ const LINE = `${'x'.repeat(99)}\n`;
 const BATCH = LINE.repeat(40); // 4000 bytes, 40 lines
 
 describe('PipeSink', () => {
-  it('never blocks on a stalled reader: past the backlog limit it drops whole batches, then reports them', async () => {
-    // `cat` between us and a reader that does not read yet: once the pipes and cat's buffer
-    // are full, cat stops reading and our writes queue in the stream.
-    const cat = spawn('cat', [], { stdio: ['pipe', 'pipe', 'ignore'] });
-    cat.stdout.pause();
+  it('never blocks on a stalled reader: past the backlog limit it drops whole batches, then reports them', async (t) => {
+    // A reader that does not read until told to (SIGUSR2): fd 0 is not touched before, so only
+    // the pipe's own buffer takes our writes, and the rest queues in the stream. Deterministic,
+    // unlike pausing a reader downstream of `cat`, whose buffers hold an unknown amount.
+    const reader = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const idle = setInterval(() => {}, 1000);
+         process.on('SIGUSR2', () => {
+           process.stdin.pipe(process.stdout);
+           process.stdin.on('end', () => clearInterval(idle));
+         });
+         process.stderr.write('ready\\n');`,
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    // Whatever fails below, the child must not outlive the test (it would keep this file's
+    // process, and so `npm test`, from ending).
+    t.after(() => reader.kill('SIGKILL'));
+    await once(reader.stderr, 'data');
     const reports: number[] = [];
-    const sink = new PipeSink(cat.stdin, { maxBacklogBytes: 64 * 1024 });
+    const sink = new PipeSink(reader.stdin, { maxBacklogBytes: 64 * 1024 });
     sink.onDropped = (n) => reports.push(n);
     let written = 0;
     let maxQueued = 0;
-    for (let round = 0; round < 50; round++) {
+    for (let round = 0; round < 10; round++) {
       for (let i = 0; i < 20; i++) {
         sink.write(BATCH);
         written += 40;
-        maxQueued = Math.max(maxQueued, cat.stdin.writableLength);
+        maxQueued = Math.max(maxQueued, reader.stdin.writableLength);
       }
       // Let the event loop turn, as the gateway's would between requests.
       await sleep(1);
@@ -36,13 +52,13 @@ describe('PipeSink', () => {
 
     // The reader catches up: every line not dropped arrives, whole and in order, and the drop is reported.
     let received = '';
-    cat.stdout.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
-    cat.stdout.resume();
-    while (reports.length === 0) await sleep(5);
-    assert.deepEqual(reports, [dropped]);
+    reader.stdout.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+    reader.kill('SIGUSR2');
+    for (let waited = 0; reports.length === 0 && waited < 10_000; waited += 5) await sleep(5);
+    assert.deepEqual(reports, [dropped], 'reported once the queue drained');
     assert.equal(sink.dropped, 0);
-    cat.stdin.end();
-    await once(cat, 'close');
+    reader.stdin.end();
+    await once(reader, 'close');
     const lines = received.split('\n').filter(Boolean);
     assert.equal(lines.length, written - dropped);
     assert.ok(lines.every((l) => l === LINE.trimEnd()));
