@@ -5,7 +5,7 @@
  * the gateway does. Every refusal is a thrown GatewayError with a stable code.
  */
 import { GatewayError } from '../errors.ts';
-import { authenticate, type Principal } from '../auth/authenticate.ts';
+import { authenticateNow, type Principal } from '../auth/authenticate.ts';
 import type { IssuerRegistry } from '../auth/issuer-registry.ts';
 import { parseRequestTarget } from '../policy/request-path.ts';
 import type { RouteTable } from '../policy/route-table.ts';
@@ -64,6 +64,20 @@ export async function decide(
   /** Filled as the checks go, so a refusal can still be logged with its route. */
   seen?: { route?: CompiledRoute; path?: string },
 ): Promise<Decision> {
+  return decideNow(input, ctx, trace, seen);
+}
+
+/**
+ * `decide` for the serving path: synchronous unless the token stage must wait (see
+ * `authenticateNow`), so a request whose token is in the verified-token cache reaches the
+ * forwarder without a microtask. Throws synchronously what `decide` rejects with.
+ */
+export function decideNow(
+  input: DecisionInput,
+  ctx: DecisionContext,
+  trace?: TraceSink,
+  seen?: { route?: CompiledRoute; path?: string },
+): Decision | Promise<Decision> {
   const target = parseRequestTarget(input.target, trace);
   if (seen !== undefined) seen.path = target.path;
   // RFC 9112 §3.2.2: with an absolute-form target the authority in it replaces Host.
@@ -76,24 +90,27 @@ export async function decide(
   if (route.ipFilter !== undefined && !route.ipFilter.allows(input.clientIp, trace)) {
     throw new GatewayError('ip_forbidden', 'client address is not allowed on this route');
   }
-  let principal: Principal | undefined;
-  if (route.auth.kind === 'jwt' && ctx.authenticate !== undefined) {
-    principal = await ctx.authenticate(route.auth.jwt, trace);
-  } else if (route.auth.kind === 'jwt') {
-    principal = await authenticate(
-      { authorization: input.authorization, query: target.search },
-      route.auth.jwt,
-      ctx.issuers,
-      { maxTokenBytes: ctx.maxTokenBytes },
-      trace,
-    );
-  } else {
+  if (route.auth.kind !== 'jwt') {
     trace?.step({
       stage: 'token',
       check: 'anonymous',
       ok: true,
       detail: 'route is anonymous: no token checked',
     });
+    return { route, path: target.path, search: target.search, principal: undefined };
+  }
+  const principal =
+    ctx.authenticate !== undefined
+      ? ctx.authenticate(route.auth.jwt, trace)
+      : authenticateNow(
+          { authorization: input.authorization, query: target.search },
+          route.auth.jwt,
+          ctx.issuers,
+          { maxTokenBytes: ctx.maxTokenBytes },
+          trace,
+        );
+  if (principal instanceof Promise) {
+    return principal.then((found) => ({ route, path: target.path, search: target.search, principal: found }));
   }
   return { route, path: target.path, search: target.search, principal };
 }

@@ -11,7 +11,7 @@ import type { Forwarder } from '../proxy/forward.ts';
 import type { CompiledRoute } from '../policy/route.ts';
 import { requestLogWriter } from '../observability/request-line.ts';
 import { claimHeaders } from './claim-headers.ts';
-import { decide, type Decision, type DecisionContext } from './decide.ts';
+import { decideNow, type Decision, type DecisionContext } from './decide.ts';
 import { toGatewayError, writeError } from './error-response.ts';
 
 export interface GatewayHandlerDeps {
@@ -79,7 +79,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
     const seen: { route?: CompiledRoute; path?: string } = {};
     let decision: Decision | undefined;
     try {
-      decision = await decide(
+      const decided = decideNow(
         {
           method,
           target: req.url ?? '/',
@@ -91,6 +91,8 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
         undefined,
         seen,
       );
+      // A cached token is decided synchronously: no await (a microtask) unless the token stage waits.
+      decision = decided instanceof Promise ? await decided : decided;
       const result = await deps.forward(req, res, decision.route, {
         requestId,
         clientIp,

@@ -174,7 +174,7 @@ function stringClaim(payload: JWTPayload, name: string): string | undefined {
 }
 
 /**
- * Authenticates a request for a route with `validateJwt`. Throws a GatewayError: 400
+ * Authenticates a request for a route with `validateJwt`. Rejects with a GatewayError: 400
  * `invalid_request`, 401 `token_*`, 403 `insufficient_scope` / `claim_requirement_failed`,
  * 503 `issuer_unavailable`. Render the challenge with `wwwAuthenticate`.
  */
@@ -185,6 +185,22 @@ export async function authenticate(
   options: AuthenticateOptions,
   trace?: TraceSink,
 ): Promise<Principal> {
+  return authenticateNow(input, jwt, registry, options, trace);
+}
+
+/**
+ * `authenticate` for the serving path: answers synchronously when it can (a verified-token cache
+ * hit while the key set is fresh, the common case), and returns a promise only when it must wait
+ * (a signature to verify, keys to fetch). Each `await` of the async form is a microtask and a
+ * generator resumption per request. Throws synchronously what `authenticate` rejects with.
+ */
+export function authenticateNow(
+  input: AuthenticateInput,
+  jwt: JwtRequirements,
+  registry: IssuerRegistry,
+  options: AuthenticateOptions,
+  trace?: TraceSink,
+): Principal | Promise<Principal> {
   const caches = cachesFor(registry, options);
   const cached = caches !== undefined && trace === undefined;
   // With the cache, verifyToken checks the shape only on a miss.
@@ -192,7 +208,22 @@ export async function authenticate(
     ? readBearerToken(input, options.maxTokenBytes)
     : extractBearerToken(input, options.maxTokenBytes, trace);
   const nowMs = (options.now ?? Date.now)();
-  const claims = await verifyToken(token, jwt, registry, caches, nowMs, trace);
+  const claims = verifyToken(token, jwt, registry, caches, nowMs, trace);
+  if (claims instanceof Promise) {
+    return claims.then((verified) => principalOf(verified, token, jwt, cached, nowMs, trace));
+  }
+  return principalOf(claims, token, jwt, cached, nowMs, trace);
+}
+
+/** Runs the route's claim checks on a verified payload and names the caller. */
+function principalOf(
+  claims: JWTPayload,
+  token: string,
+  jwt: JwtRequirements,
+  cached: boolean,
+  nowMs: number,
+  trace: TraceSink | undefined,
+): Principal {
   if (cached && claimsPassed.get(claims) === jwt) {
     checkClaimTimes(claims, jwt, nowMs / 1000);
   } else {

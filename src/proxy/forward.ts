@@ -11,8 +11,12 @@ import type { CredentialProvider } from '../upstream/credential-provider.ts';
 import type { CredentialRegistry } from '../upstream/credential-registry.ts';
 import { checkDeclaredLength, methodForwardsBody } from './body-limit.ts';
 import { CLIENT_CLOSED_STATUS, ForwardHandler, type ForwardResult } from './forward-handler.ts';
-import { createPlanCache } from './route-plan.ts';
-import { buildUpstreamRequestHead, type ForwardedFacts } from './upstream-headers.ts';
+import { createPlanCache, type RoutePlan } from './route-plan.ts';
+import {
+  buildUpstreamRequestHead,
+  type ForwardedFacts,
+  type UpstreamRequestHead,
+} from './upstream-headers.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
 export type { ForwardResult } from './forward-handler.ts';
@@ -61,70 +65,115 @@ export type Forwarder = (
  */
 export function createForwarder(deps: ForwarderDeps): Forwarder {
   const planFor = createPlanCache(deps);
+  const retryBodyBytes = deps.retryBodyBytes ?? 65_536;
 
-  return async function forward(req, res, route, options) {
-    const plan = planFor(route);
-    const method = req.method ?? 'GET';
-    const withBody = methodForwardsBody(method);
-    const peerIp = options.trustedPeer ? peerAddress(req, options.clientIp) : options.clientIp;
-    const head = buildUpstreamRequestHead(req.rawHeaders, plan.headers, options, peerIp, withBody);
-    if (head.contentLength > options.maxBodyBytes) {
-      // The caller may be sending the body right now: close after the 413 instead of having
-      // Node read (and discard) up to the declared length to keep the connection.
-      res.setHeader('connection', 'close');
-      checkDeclaredLength(head.contentLength, options.maxBodyBytes);
-    }
+  /** Sends the request upstream; the handler's promise settles when the forward ended. */
+  const send = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    plan: RoutePlan,
+    options: ForwardOptions,
+    headers: string[],
+    body: IncomingMessage | Buffer | null,
+    hold: boolean,
+  ): ForwardHandler => {
+    const handler = new ForwardHandler(req, res, {
+      maxBodyBytes: options.maxBodyBytes,
+      credentialHeader: plan.headers.credentialHeader,
+      holdUnauthorized: hold,
+    });
+    plan.pool.dispatch(
+      {
+        path: plan.rewrite(options.path, options.search),
+        method: req.method ?? 'GET',
+        headers,
+        body,
+        headersTimeout: plan.headersTimeoutMs,
+        bodyTimeout: plan.bodyTimeoutMs,
+      },
+      handler,
+    );
+    return handler;
+  };
 
+  /** Everything after the credential is known. */
+  const forwardWith = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    plan: RoutePlan,
+    options: ForwardOptions,
+    head: UpstreamRequestHead,
+    hasBody: boolean,
+    credential: string | undefined,
+  ): Promise<ForwardResult> => {
     const provider = plan.credential;
-    const credential = provider === undefined ? undefined : await credentialValue(provider);
     if (provider !== undefined && credential !== undefined) head.headers.push(provider.header, credential);
-
     // 401-then-retry: only when the credential can be renewed and the request can be sent again,
     // i.e. it has no body or a small one buffered here; a streamed body is never retried.
-    const hasBody = withBody && (head.contentLength > 0 || head.chunked);
+    const renew = credential === undefined ? undefined : provider?.renew?.bind(provider);
     const retryable =
-      provider?.renew !== undefined &&
-      (!hasBody || (!head.chunked && head.contentLength <= (deps.retryBodyBytes ?? 65_536)));
-    let body: IncomingMessage | Buffer | null = hasBody ? req : null;
-    if (retryable && hasBody) {
-      const buffered = await readSmallBody(req);
-      if (buffered === undefined) return abandoned();
-      body = buffered;
-    }
-    // The caller may have left while the credential resolved: send nothing then.
+      renew !== undefined && (!hasBody || (!head.chunked && head.contentLength <= retryBodyBytes));
+    // Captured before dispatch: undici detaches `req.socket` when it is done with the body.
     const socket = req.socket as Socket | null;
-    if (callerGone(socket)) return abandoned();
-
-    const send = (headers: string[], hold: boolean): ForwardHandler => {
-      const handler = new ForwardHandler(req, res, {
-        maxBodyBytes: options.maxBodyBytes,
-        credentialHeader: plan.headers.credentialHeader,
-        holdUnauthorized: hold,
-      });
-      plan.pool.dispatch(
-        {
-          path: plan.rewrite(options.path, options.search),
-          method,
-          headers,
-          body,
-          headersTimeout: plan.headersTimeoutMs,
-          bodyTimeout: plan.bodyTimeoutMs,
-        },
-        handler,
-      );
-      return handler;
-    };
-
-    const first = send(head.headers, retryable);
-    const result = await first.promise;
-    if (first.held === undefined || provider?.renew === undefined || credential === undefined) return result;
     // The upstream refused the credential (RFC 9110 §15.5.2): renew it and retry once.
-    const renewed = await provider.renew(credential).catch(() => undefined);
-    if (callerGone(socket)) return { ...result, clientAborted: true };
-    if (renewed === undefined || renewed === '') return first.relayHeld();
-    const headers = [...head.headers];
-    headers[headers.length - 1] = renewed;
-    return send(headers, false).promise;
+    const retryRenewed = async (
+      first: ForwardHandler,
+      result: ForwardResult,
+      body: Buffer | null,
+    ): Promise<ForwardResult> => {
+      const renewed = await renew?.(credential ?? '').catch(() => undefined);
+      if (callerGone(socket)) return { ...result, clientAborted: true };
+      if (renewed === undefined || renewed === '') return first.relayHeld();
+      const headers = [...head.headers];
+      headers[headers.length - 1] = renewed;
+      return send(req, res, plan, options, headers, body, false).promise;
+    };
+    const sendFirst = (body: IncomingMessage | Buffer | null): Promise<ForwardResult> => {
+      // The caller may have left while the credential resolved: send nothing then.
+      if (callerGone(socket)) return Promise.resolve(abandoned());
+      const first = send(req, res, plan, options, head.headers, body, retryable);
+      if (!retryable) return first.promise;
+      // A retryable request's body is null or the buffered copy, never the stream.
+      const again = body instanceof Buffer ? body : null;
+      return first.promise.then((result) =>
+        first.held === undefined ? result : retryRenewed(first, result, again),
+      );
+    };
+    if (retryable && hasBody) {
+      return readSmallBody(req).then((buffered) =>
+        buffered === undefined ? abandoned() : sendFirst(buffered),
+      );
+    }
+    return sendFirst(hasBody ? req : null);
+  };
+
+  // Not an async function: a request whose credential is at hand reaches undici without a
+  // microtask, and its only promise is the handler's. Never throws; every failure rejects.
+  return function forward(req, res, route, options) {
+    try {
+      const plan = planFor(route);
+      const method = req.method ?? 'GET';
+      const withBody = methodForwardsBody(method);
+      const peerIp = options.trustedPeer ? peerAddress(req, options.clientIp) : options.clientIp;
+      const head = buildUpstreamRequestHead(req.rawHeaders, plan.headers, options, peerIp, withBody);
+      if (head.contentLength > options.maxBodyBytes) {
+        // The caller may be sending the body right now: close after the 413 instead of having
+        // Node read (and discard) up to the declared length to keep the connection.
+        res.setHeader('connection', 'close');
+        checkDeclaredLength(head.contentLength, options.maxBodyBytes);
+      }
+      const hasBody = withBody && (head.contentLength > 0 || head.chunked);
+      const provider = plan.credential;
+      const ready = provider?.ready?.();
+      if (provider === undefined || ready !== undefined) {
+        return forwardWith(req, res, plan, options, head, hasBody, ready);
+      }
+      return credentialValue(provider).then((value) =>
+        forwardWith(req, res, plan, options, head, hasBody, value),
+      );
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   };
 }
 

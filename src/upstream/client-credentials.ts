@@ -82,6 +82,11 @@ export class ClientCredentialsProvider implements CredentialProvider {
     void this.#fetch();
   }
 
+  /** The access token's header value while it is usable; undefined when `value()` must be asked. */
+  ready(): string | undefined {
+    return this.#usable()?.header;
+  }
+
   value(): Promise<string> {
     const token = this.#usable();
     if (token !== undefined) return Promise.resolve(token.header);

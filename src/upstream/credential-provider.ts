@@ -16,6 +16,12 @@ export interface CredentialProvider {
    * `upstream_credential_unavailable` when no usable value exists; never resolves to an empty string.
    */
   value(): Promise<string>;
+  /**
+   * The header value when one is usable right now, or undefined when `value()` must be asked
+   * (a first fetch in flight, no usable value). Optional; the forwarder reads it on the hot
+   * path so a request with a cached credential waits on no promise. Never an empty string.
+   */
+  ready?(): string | undefined;
   /** Drop a cached value the upstream rejected (401) so the next `value()` fetches anew. */
   invalidate(): void;
   /**

@@ -54,6 +54,21 @@ describe('StaticCredentialProvider', () => {
     assert.equal(await provider.value(), 'Bearer t2');
   });
 
+  it('gives the hot path the value without a promise, and nothing when value() must decide', () => {
+    const secret = fakeSecret('t1');
+    const provider = new StaticCredentialProvider(
+      { type: 'bearer', header: 'authorization', secret: ref },
+      secret,
+    );
+    assert.equal(provider.ready(), 'Bearer t1');
+    secret.value = 't2';
+    assert.equal(provider.ready(), 'Bearer t2');
+    secret.value = undefined;
+    assert.equal(provider.ready(), undefined);
+    secret.value = '';
+    assert.equal(provider.ready(), undefined, 'an empty secret is reported by the slow path');
+  });
+
   it('rejects with upstream_credential_unavailable, naming the source only in the cause', async () => {
     const provider = new StaticCredentialProvider(
       { type: 'apiKey', header: 'x-k', secret: ref },

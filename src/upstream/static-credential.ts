@@ -68,6 +68,22 @@ export class StaticCredentialProvider implements CredentialProvider {
     this.#secret.close();
   }
 
+  /** The header value when the secret is usable now; undefined when `value()` must be asked. */
+  ready(): string | undefined {
+    const raw = this.#secret.current();
+    // An empty secret goes the slow way, where the forwarder reports it.
+    if (raw === undefined || raw === '') return undefined;
+    return this.#header(raw);
+  }
+
+  #header(raw: string): string {
+    if (raw !== this.#raw) {
+      this.#raw = raw;
+      this.#value = this.#prefix + raw;
+    }
+    return this.#value;
+  }
+
   #now(): Promise<string> {
     const raw = this.#secret.current();
     if (raw === undefined) {
@@ -80,10 +96,6 @@ export class StaticCredentialProvider implements CredentialProvider {
         }),
       );
     }
-    if (raw !== this.#raw) {
-      this.#raw = raw;
-      this.#value = this.#prefix + raw;
-    }
-    return Promise.resolve(this.#value);
+    return Promise.resolve(this.#header(raw));
   }
 }

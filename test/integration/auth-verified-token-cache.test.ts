@@ -6,7 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { authenticate, type AuthenticateOptions, type Principal } from '../../src/auth/authenticate.ts';
+import {
+  authenticate,
+  authenticateNow,
+  type AuthenticateOptions,
+  type Principal,
+} from '../../src/auth/authenticate.ts';
 import { IssuerRegistry } from '../../src/auth/issuer-registry.ts';
 import { RefusedTokenCache } from '../../src/auth/refused-token-cache.ts';
 import { tokenCacheKey, VerifiedTokenCache } from '../../src/auth/verified-token-cache.ts';
@@ -95,6 +100,36 @@ describe('verified-token cache in authenticate', () => {
     assert.equal(second.token, t);
     assert.equal(second.subject, 'service-account-spark');
     assert.equal(cache.size, 1);
+  });
+
+  it('answers a cache hit synchronously on the serving path, and waits only for a verification', async () => {
+    const t = token();
+    const now = (jwt = route): Principal | Promise<Principal> =>
+      authenticateNow({ authorization: [`Bearer ${t}`], query: '' }, jwt, registry, {
+        maxTokenBytes: 8192,
+        now: clock.now,
+        cache,
+        refused,
+      });
+    const first = now();
+    assert.ok(first instanceof Promise, 'a token not seen before is verified asynchronously');
+    const verified = await first;
+    const hit = now();
+    assert.ok(!(hit instanceof Promise), 'a cached token needs no promise');
+    assert.equal(hit.claims, verified.claims);
+    assert.equal(hit.subject, 'service-account-spark');
+    // The route's checks still run on the synchronous path, and fail synchronously.
+    assert.throws(
+      () => now(jwtRequirements(idp.issuer, { audiences: ['other-api'] })),
+      (err: unknown) => err instanceof GatewayError && err.code === 'token_audience_invalid',
+    );
+    clock.advanceSeconds(300 + 30);
+    const expired = now();
+    assert.ok(expired instanceof Promise, 'past exp the entry is gone: a fresh verification');
+    await assert.rejects(
+      expired,
+      (err: unknown) => err instanceof GatewayError && err.code === 'token_expired',
+    );
   });
 
   it('caches by default (one cache per registry) and not with cache: false', async () => {

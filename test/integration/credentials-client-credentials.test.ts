@@ -196,10 +196,13 @@ ${credential}`;
       // The same on an invalidated cache, without HTTP in between: 100 callers, 1 request.
       const provider = registry.forRoute(route);
       assert.ok(provider !== undefined);
+      assert.equal(provider.ready?.(), [...sent][0], 'the hot path reads the cached token without waiting');
       provider.invalidate();
+      assert.equal(provider.ready?.(), undefined, 'nothing usable now: the hot path must ask value()');
       const values = await Promise.all(Array.from({ length: 100 }, () => provider.value()));
       assert.equal(new Set(values).size, 1);
       assert.equal(idp.stats().token, 2);
+      assert.equal(provider.ready?.(), values[0]);
     } finally {
       await gateway.close();
     }
