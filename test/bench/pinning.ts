@@ -45,8 +45,26 @@ export function pinned(
   return cpu === undefined ? [command, [...args]] : ['taskset', ['-c', cpu, command, ...args]];
 }
 
-/** Moves every thread of this process to `cpu`; children started later inherit it. */
-export function pinSelf(cpu: string | undefined): void {
-  if (cpu !== undefined)
-    execFileSync('taskset', ['-a', '-p', '-c', cpu, String(process.pid)], { stdio: 'ignore' });
+/**
+ * Moves every thread of this process to `cpu`; children started later inherit it. It is tried
+ * again before giving up: `taskset -a` failed once here right after the build step, and a thread
+ * exiting between taskset's listing of the threads and its move fails it that way.
+ */
+export function pinSelf(cpu: string | undefined, attempts = 3): void {
+  if (cpu === undefined) return;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', cpu, String(process.pid)], { stdio: 'ignore' });
+      return;
+    } catch (error) {
+      if (attempt >= attempts) {
+        throw new Error(
+          `could not pin the bench driver to CPU ${cpu} (taskset -a -p failed ${attempts} times)`,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
+  }
 }
