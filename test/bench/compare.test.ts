@@ -1,10 +1,19 @@
 /**
- * The A/B arithmetic of `npm run bench -- --compare`: medians, alternating order, and a verdict
- * that calls a difference inside the rounds' ranges noise.
+ * The A/B arithmetic of `npm run bench -- --compare`: medians, alternating order, a verdict that
+ * calls a difference inside the rounds' ranges noise, and (for `--together`) the per-round ratio
+ * of two builds loaded at the same time.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatComparison, roundOrder, spread, type ScenarioComparison } from './compare.ts';
+import {
+  compareBuildsTogether,
+  formatComparison,
+  roundOrder,
+  roundRatios,
+  spread,
+  type ScenarioComparison,
+} from './compare.ts';
+import { LOAD_SCENARIOS, type LoadMeasurement, type LoadScenario } from './scenarios.ts';
 
 const sample = (cpuUsPerRequest: number, rps = 1e6 / cpuUsPerRequest) => ({ rps, cpuUsPerRequest });
 
@@ -39,6 +48,82 @@ describe('bench A/B comparison', () => {
     assert.match(
       s2 ?? '',
       /\| s2 +\| 220 \(200-240\) +\| 210 \(190-230\) +\| 0\.95x .*\| overlap \(noise\) +\|$/,
+    );
+  });
+
+  it('reads a steady difference from the per-round ratio when the machine swings between rounds', () => {
+    // Every round the candidate is 3 % cheaper, while the machine moves the rounds by 2x: the
+    // medians' ranges overlap, the per-round ratio does not move.
+    const row: ScenarioComparison = {
+      scenario: 's1',
+      baseline: [sample(100), sample(200), sample(150)],
+      candidate: [sample(97), sample(194), sample(145.5)],
+    };
+    const mixed: ScenarioComparison = {
+      scenario: 's2',
+      baseline: [sample(100), sample(200), sample(150)],
+      candidate: [sample(97), sample(206), sample(145.5)],
+    };
+    assert.match(formatComparison([mixed], 'old', 'new').split('\n')[2] ?? '', /\| overlap \(noise\) +\|$/);
+    assert.deepEqual(
+      roundRatios(row).map((r) => r.toFixed(2)),
+      ['0.97', '0.97', '0.97'],
+    );
+    const line = formatComparison([row], 'old', 'new').split('\n')[2] ?? '';
+    assert.match(line, /\| 0\.97x +\| 0\.97x \(0\.97-0\.97\) +\|/);
+    assert.match(line, /\| overlap, every round agrees +\|$/);
+  });
+
+  it('leaves rounds without a CPU figure out of the per-round ratio', () => {
+    const row: ScenarioComparison = {
+      scenario: 's2',
+      baseline: [{ rps: 1, cpuUsPerRequest: undefined }, sample(100)],
+      candidate: [sample(90), sample(110)],
+    };
+    assert.deepEqual(roundRatios(row), [1.1]);
+  });
+
+  it('with --together measures both builds in one call per scenario and round, and files each result under its build', async () => {
+    const scenarios: LoadScenario[] = LOAD_SCENARIOS.filter((s) => s.target === 'gateway').slice(0, 2);
+    const calls: string[] = [];
+    const measured = (scenario: LoadScenario, cpuUsPerRequest: number): LoadMeasurement => ({
+      scenario,
+      load: {
+        tool: 'wrk',
+        requests: 1000,
+        rps: 100,
+        p50Ms: 1,
+        p99Ms: 2,
+        p999Ms: 3,
+        non2xx: 0,
+        socketErrors: 0,
+      },
+      usage: undefined,
+      cpuUsPerRequest,
+    });
+    const rows = await compareBuildsTogether(
+      scenarios,
+      2,
+      (scenario) => {
+        calls.push(scenario.id);
+        return Promise.resolve([
+          measured(scenario, 100 + calls.length),
+          measured(scenario, 50 + calls.length),
+        ] as const);
+      },
+      () => {},
+    );
+    assert.deepEqual(calls, [scenarios[0]?.id, scenarios[1]?.id, scenarios[0]?.id, scenarios[1]?.id]);
+    assert.deepEqual(
+      rows.map((r) => [
+        r.scenario,
+        r.baseline.map((b) => b.cpuUsPerRequest),
+        r.candidate.map((c) => c.cpuUsPerRequest),
+      ]),
+      [
+        [scenarios[0]?.id, [101, 103], [51, 53]],
+        [scenarios[1]?.id, [102, 104], [52, 54]],
+      ],
     );
   });
 });

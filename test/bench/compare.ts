@@ -1,9 +1,13 @@
 /**
  * `npm run bench -- --compare DIR`: an A/B of two gateway builds in one run. Both gateways run
- * side by side on the gateway core (the idle one costs nothing), and each round measures every
- * scenario on both, in alternating order (A B, then B A, ...), so drift in a shared, noisy
- * machine falls on both builds alike. The verdict uses medians over the rounds, and the range is
- * shown so a difference inside the noise reads as one.
+ * side by side on the gateway core (the idle one costs nothing). By default each round measures
+ * every scenario on both, in alternating order (A B, then B A, ...), so drift in a shared, noisy
+ * machine falls on both builds alike over the rounds. With `--together` both builds are loaded at
+ * the same time, half the connections each, so within each round they share the machine's state:
+ * on the 2-core VM single sequential rounds moved by ±20 % while same-time rounds agreed within a
+ * few per cent (docs/performance.md, "Measuring a few per cent"). The verdict uses medians over the
+ * rounds, the range is shown so a difference inside the noise reads as one, and the per-round
+ * ratio (candidate over baseline in the same round) is the figure to read with `--together`.
  */
 import { table } from './report.ts';
 import type { LoadMeasurement, LoadScenario } from './scenarios.ts';
@@ -75,8 +79,66 @@ export async function compareBuilds(
   return results;
 }
 
+/**
+ * `--together`: each round loads both builds at once for every scenario. `measureBoth` runs one
+ * scenario on both builds concurrently and returns [baseline, candidate].
+ */
+export async function compareBuildsTogether(
+  scenarios: readonly LoadScenario[],
+  rounds: number,
+  measureBoth: (scenario: LoadScenario) => Promise<readonly [LoadMeasurement, LoadMeasurement]>,
+  log: (line: string) => void,
+): Promise<ScenarioComparison[]> {
+  const results = scenarios.map((s) => ({
+    scenario: s.id,
+    baseline: [] as BuildSample[],
+    candidate: [] as BuildSample[],
+  }));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, scenario] of scenarios.entries()) {
+      const [a, b] = await measureBoth(scenario);
+      results[i]?.baseline.push({ rps: a.load.rps, cpuUsPerRequest: a.cpuUsPerRequest });
+      results[i]?.candidate.push({ rps: b.load.rps, cpuUsPerRequest: b.cpuUsPerRequest });
+      log(
+        `round ${round + 1}/${rounds} ${scenario.id} together: baseline ` +
+          `${a.cpuUsPerRequest?.toFixed(0) ?? '-'} us/req, candidate ${b.cpuUsPerRequest?.toFixed(0) ?? '-'} us/req`,
+      );
+    }
+  }
+  return results;
+}
+
+/**
+ * Candidate over baseline CPU µs per request, round by round (the same index is the same round);
+ * rounds where either build has no CPU figure are left out.
+ */
+export function roundRatios(row: ScenarioComparison): number[] {
+  const ratios: number[] = [];
+  for (const [i, a] of row.baseline.entries()) {
+    const b = row.candidate[i];
+    if (a.cpuUsPerRequest !== undefined && b?.cpuUsPerRequest !== undefined && a.cpuUsPerRequest > 0) {
+      ratios.push(b.cpuUsPerRequest / a.cpuUsPerRequest);
+    }
+  }
+  return ratios;
+}
+
 function range(s: Spread | undefined): string {
   return s === undefined ? '-' : `${s.median.toFixed(0)} (${s.min.toFixed(0)}-${s.max.toFixed(0)})`;
+}
+
+/**
+ * When the medians' ranges overlap: a difference every one of at least three rounds agrees on is
+ * the machine moving both builds, not noise between them (what `--together` shows); otherwise noise.
+ */
+function verdictOfRounds(ratios: readonly number[]): string {
+  const oneWay = ratios.every((r) => r < 1) || ratios.every((r) => r > 1);
+  return ratios.length >= 3 && oneWay ? 'overlap, every round agrees' : 'overlap (noise)';
+}
+
+function perRound(ratios: readonly number[]): string {
+  const s = spread(ratios);
+  return s === undefined ? '-' : `${s.median.toFixed(2)}x (${s.min.toFixed(2)}-${s.max.toFixed(2)})`;
 }
 
 function ratio(candidate: Spread | undefined, baseline: Spread | undefined): string {
@@ -87,8 +149,9 @@ function ratio(candidate: Spread | undefined, baseline: Spread | undefined): str
 
 /**
  * A markdown table: per scenario, the median and range of CPU us/request and req/s for each
- * build, and candidate/baseline ratios of the medians. A CPU ratio below 1 means the candidate is
- * cheaper. When the two ranges overlap, the table says so: that difference is within the noise.
+ * build, candidate/baseline ratios of the medians, and the median and range of the per-round
+ * CPU ratios. A CPU ratio below 1 means the candidate is cheaper. When the two ranges overlap, the
+ * table says so, and whether every round (at least three) still put the same build ahead.
  */
 export function formatComparison(
   rows: readonly ScenarioComparison[],
@@ -100,6 +163,7 @@ export function formatComparison(
     `us/req ${baseline}`,
     `us/req ${candidate}`,
     'us/req ratio',
+    'us/req ratio per round',
     `req/s ${baseline}`,
     `req/s ${candidate}`,
     'req/s ratio',
@@ -120,10 +184,11 @@ export function formatComparison(
       range(cpuA),
       range(cpuB),
       ratio(cpuB, cpuA),
+      perRound(roundRatios(r)),
       range(rpsA),
       range(rpsB),
       ratio(rpsB, rpsA),
-      cpuA === undefined || cpuB === undefined ? '-' : overlap ? 'overlap (noise)' : 'apart',
+      cpuA === undefined || cpuB === undefined ? '-' : !overlap ? 'apart' : verdictOfRounds(roundRatios(r)),
     ];
   });
   return table(header, body);

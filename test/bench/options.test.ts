@@ -27,4 +27,10 @@ describe('npm run bench node flags', () => {
   it('refuses baseline flags without a baseline, instead of ignoring them', () => {
     assert.throws(() => parseBenchOptions(['--baseline-node-flags=']), /only applies with --compare/);
   });
+
+  it('loads both builds at once only with --together, which needs a baseline', () => {
+    assert.equal(parse(['--compare', 'dist']).together, false);
+    assert.equal(parse(['--compare', 'dist', '--together']).together, true);
+    assert.throws(() => parseBenchOptions(['--together']), /only applies with --compare/);
+  });
 });

@@ -22,6 +22,11 @@ export interface BenchOptions {
   readonly compare: string | undefined;
   /** Rounds per scenario and build in A/B mode. */
   readonly rounds: number;
+  /**
+   * A/B mode: load both builds at the same time (half the connections each) instead of one after
+   * the other, so the machine's swings fall on both within each round.
+   */
+  readonly together: boolean;
   readonly logLevel: string;
   /** Tokens cycled by the never-seen scenario: more than the verified-token cache holds. */
   readonly neverSeenTokens: number;
@@ -65,6 +70,9 @@ per scenario with the ratio to direct, the 100 MB streaming results and the issu
                          alternating order for --rounds rounds; prints medians and ranges of
                          CPU us/request and req/s, and whether the ranges overlap (no streaming)
   --rounds N             rounds per scenario and build with --compare (default 3)
+  --together             with --compare: load both builds at the same time, half the
+                         connections each, instead of one after the other. The machine's swings
+                         then fall on both within a round; read the per-round ratio column
   --baseline-node-flags="F ..."
                          with --compare: the baseline's node flags instead of the shipped ones
                          and --node-flags ("" = none). --compare dist --baseline-node-flags=""
@@ -104,6 +112,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       dist: { type: 'string' },
       compare: { type: 'string' },
       rounds: { type: 'string' },
+      together: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -111,6 +120,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
   const known = new Set(LOAD_SCENARIOS.map((s) => s.id));
   const only = values.only === undefined ? [...known] : values.only.split(',').map((s) => s.trim());
   for (const id of only) if (!known.has(id)) throw new Error(`--only: unknown scenario ${id}`);
+  if (values.together && values.compare === undefined) {
+    throw new Error('--together only applies with --compare DIR (it loads both builds at once)');
+  }
   if (values['baseline-node-flags'] !== undefined && values.compare === undefined) {
     throw new Error('--baseline-node-flags only applies with --compare DIR (the baseline it sets)');
   }
@@ -130,6 +142,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     dist: values.dist,
     compare: values.compare,
     rounds: Math.max(1, Math.round(positive('rounds', values.rounds, 3))),
+    together: values.together,
     logLevel: values['log-level'],
     neverSeenTokens: Math.max(
       1,

@@ -18,7 +18,12 @@ import { forgeTokens, mintTokens } from './mint.ts';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { pinned, pinSelf, planCpus } from './pinning.ts';
 import { checkBeforeTiming } from './precheck.ts';
-import { compareBuilds, formatComparison, type ScenarioComparison } from './compare.ts';
+import {
+  compareBuilds,
+  compareBuildsTogether,
+  formatComparison,
+  type ScenarioComparison,
+} from './compare.ts';
 import { evaluateTargets, formatReport, type BenchReport } from './report.ts';
 import {
   LOAD_SCENARIOS,
@@ -154,16 +159,30 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
     if (baseline !== undefined) {
       const other = baseline;
       const scenarios = LOAD_SCENARIOS.filter((s) => options.only.includes(s.id) && s.target === 'gateway');
+      const baselineCtx = { ...ctx, baseUrl: { upstream, gateway: other.url }, gatewayPid: other.pid };
+      if (options.together) {
+        // Half the connections each (the baseline gets the odd one), one load generator per build,
+        // both on the load generator's core and started together.
+        const half = Math.max(1, Math.floor(options.connections / 2));
+        const comparison = await compareBuildsTogether(
+          scenarios,
+          options.rounds,
+          async (scenario) =>
+            Promise.all([
+              runLoadScenario(scenario, {
+                ...baselineCtx,
+                connections: Math.max(1, options.connections - half),
+              }),
+              runLoadScenario(scenario, { ...ctx, connections: half }),
+            ]),
+          log,
+        );
+        return { comparison };
+      }
       const comparison = await compareBuilds(
         scenarios,
         options.rounds,
-        (scenario, build) =>
-          runLoadScenario(
-            scenario,
-            build === 'candidate'
-              ? ctx
-              : { ...ctx, baseUrl: { upstream, gateway: other.url }, gatewayPid: other.pid },
-          ),
+        (scenario, build) => runLoadScenario(scenario, build === 'candidate' ? ctx : baselineCtx),
         log,
       );
       return { comparison };
