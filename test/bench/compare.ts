@@ -49,6 +49,16 @@ export function roundOrder(
   return round % 2 === 0 ? (['baseline', 'candidate'] as const) : (['candidate', 'baseline'] as const);
 }
 
+function emptyRows(
+  scenarios: readonly LoadScenario[],
+): { scenario: string; baseline: BuildSample[]; candidate: BuildSample[] }[] {
+  return scenarios.map((s) => ({ scenario: s.id, baseline: [], candidate: [] }));
+}
+
+function sampleOf(m: LoadMeasurement): BuildSample {
+  return { rps: m.load.rps, cpuUsPerRequest: m.cpuUsPerRequest };
+}
+
 /**
  * Runs `rounds` rounds of every scenario on both builds. `measure` runs one scenario against one
  * build and returns its measurement.
@@ -59,16 +69,12 @@ export async function compareBuilds(
   measure: (scenario: LoadScenario, build: 'baseline' | 'candidate') => Promise<LoadMeasurement>,
   log: (line: string) => void,
 ): Promise<ScenarioComparison[]> {
-  const results = scenarios.map((s) => ({
-    scenario: s.id,
-    baseline: [] as BuildSample[],
-    candidate: [] as BuildSample[],
-  }));
+  const results = emptyRows(scenarios);
   for (let round = 0; round < rounds; round++) {
     for (const [i, scenario] of scenarios.entries()) {
       for (const build of roundOrder(round)) {
         const m = await measure(scenario, build);
-        results[i]?.[build].push({ rps: m.load.rps, cpuUsPerRequest: m.cpuUsPerRequest });
+        results[i]?.[build].push(sampleOf(m));
         log(
           `round ${round + 1}/${rounds} ${scenario.id} ${build}: ${m.load.rps.toFixed(0)} req/s, ` +
             `${m.cpuUsPerRequest?.toFixed(0) ?? '-'} us/req`,
@@ -89,16 +95,12 @@ export async function compareBuildsTogether(
   measureBoth: (scenario: LoadScenario) => Promise<readonly [LoadMeasurement, LoadMeasurement]>,
   log: (line: string) => void,
 ): Promise<ScenarioComparison[]> {
-  const results = scenarios.map((s) => ({
-    scenario: s.id,
-    baseline: [] as BuildSample[],
-    candidate: [] as BuildSample[],
-  }));
+  const results = emptyRows(scenarios);
   for (let round = 0; round < rounds; round++) {
     for (const [i, scenario] of scenarios.entries()) {
       const [a, b] = await measureBoth(scenario);
-      results[i]?.baseline.push({ rps: a.load.rps, cpuUsPerRequest: a.cpuUsPerRequest });
-      results[i]?.candidate.push({ rps: b.load.rps, cpuUsPerRequest: b.cpuUsPerRequest });
+      results[i]?.baseline.push(sampleOf(a));
+      results[i]?.candidate.push(sampleOf(b));
       log(
         `round ${round + 1}/${rounds} ${scenario.id} together: baseline ` +
           `${a.cpuUsPerRequest?.toFixed(0) ?? '-'} us/req, candidate ${b.cpuUsPerRequest?.toFixed(0) ?? '-'} us/req`,

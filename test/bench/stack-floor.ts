@@ -14,6 +14,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
+import { HOP_BY_HOP_HEADERS } from '../../src/proxy/hop-by-hop.ts';
 
 const env = process.env;
 const host = env.HOST ?? '127.0.0.1';
@@ -22,15 +23,10 @@ const upstream = env.UPSTREAM_URL ?? 'http://127.0.0.1:18081';
 const keyHeader = (env.UPSTREAM_KEY_HEADER ?? 'x-functions-key').toLowerCase();
 const key = env.FUNCTIONS_KEY ?? 'bench-static-functions-key-0123456789abcdef';
 
-// The names the gateway drops in both directions (src/proxy/hop-by-hop.ts), plus what it sets.
-const DROP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
+// What the gateway never forwards whatever the route (src/proxy/upstream-headers.ts): the
+// hop-by-hop fields, Host, Expect, the caller's Authorization and credential header.
+const DROP: ReadonlySet<string> = new Set([
+  ...HOP_BY_HOP_HEADERS,
   'host',
   'authorization',
   'expect',
