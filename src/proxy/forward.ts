@@ -110,9 +110,10 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     if (provider !== undefined && credential !== undefined) head.headers.push(provider.header, credential);
     // 401-then-retry: only when the credential can be renewed and the request can be sent again,
     // i.e. it has no body or a small one buffered here; a streamed body is never retried.
-    const renew = credential === undefined ? undefined : provider?.renew?.bind(provider);
     const retryable =
-      renew !== undefined && (!hasBody || (!head.chunked && head.contentLength <= retryBodyBytes));
+      provider?.renew !== undefined &&
+      credential !== undefined &&
+      (!hasBody || (!head.chunked && head.contentLength <= retryBodyBytes));
     // Captured before dispatch: undici detaches `req.socket` when it is done with the body.
     const socket = req.socket as Socket | null;
     // The upstream refused the credential (RFC 9110 §15.5.2): renew it and retry once.
@@ -121,7 +122,10 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
       result: ForwardResult,
       body: Buffer | null,
     ): Promise<ForwardResult> => {
-      const renewed = await renew?.(credential ?? '').catch(() => undefined);
+      const renewed =
+        provider?.renew === undefined || credential === undefined
+          ? undefined
+          : await provider.renew(credential).catch(() => undefined);
       if (callerGone(socket)) return { ...result, clientAborted: true };
       if (renewed === undefined || renewed === '') return first.relayHeld();
       const headers = [...head.headers];

@@ -167,7 +167,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
         const comparison = await compareBuildsTogether(
           scenarios,
           options.rounds,
-          async (scenario) =>
+          (scenario) =>
             Promise.all([
               runLoadScenario(scenario, {
                 ...baselineCtx,
