@@ -7,6 +7,7 @@
 import { GatewayError } from '../errors.ts';
 import { authenticateNow, type Principal } from '../auth/authenticate.ts';
 import type { IssuerRegistry } from '../auth/issuer-registry.ts';
+import type { TokenKeyMemo } from '../auth/verified-token-cache.ts';
 import { parseRequestTarget } from '../policy/request-path.ts';
 import type { RouteTable } from '../policy/route-table.ts';
 import type { CompiledRoute, JwtRequirements } from '../policy/route.ts';
@@ -21,6 +22,8 @@ export interface DecisionInput {
   readonly clientIp: string;
   /** All Authorization header values (Node's `headersDistinct`), so duplicates are seen. */
   readonly authorization: string[] | undefined;
+  /** The connection's memo of its last token's cache key (serving path only). */
+  readonly keyMemo?: TokenKeyMemo;
 }
 
 export interface DecisionContext {
@@ -106,7 +109,7 @@ export function decideNow(
           { authorization: input.authorization, query: target.search },
           route.auth.jwt,
           ctx.issuers,
-          { maxTokenBytes: ctx.maxTokenBytes },
+          { maxTokenBytes: ctx.maxTokenBytes, keyMemo: input.keyMemo },
           trace,
         );
   if (principal instanceof Promise) {

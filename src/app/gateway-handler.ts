@@ -6,6 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { TokenKeyMemo } from '../auth/verified-token-cache.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Forwarder } from '../proxy/forward.ts';
 import type { CompiledRoute } from '../policy/route.ts';
@@ -67,6 +69,18 @@ function forwardedProto(req: IncomingMessage): 'http' | 'https' {
 
 export type GatewayHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
+// One memo per connection (its last token's cache key), gone with the socket.
+const keyMemos = new WeakMap<Socket, TokenKeyMemo>();
+
+function keyMemoOf(socket: Socket): TokenKeyMemo {
+  let memo = keyMemos.get(socket);
+  if (memo === undefined) {
+    memo = new TokenKeyMemo();
+    keyMemos.set(socket, memo);
+  }
+  return memo;
+}
+
 export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
   const writeLine = requestLogWriter(deps.logger);
   return async function proxyRequest(req, res) {
@@ -86,6 +100,7 @@ export function createGatewayHandler(deps: GatewayHandlerDeps): GatewayHandler {
           hostHeader: req.headers.host,
           clientIp,
           authorization: authorizationFields(req.rawHeaders),
+          keyMemo: keyMemoOf(req.socket),
         },
         deps.context(),
         undefined,

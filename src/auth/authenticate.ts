@@ -12,7 +12,12 @@ import { checkClaims, checkClaimTimes } from './check-claims.ts';
 import type { IssuerKeys } from './issuer-keys.ts';
 import type { IssuerRegistry } from './issuer-registry.ts';
 import { RefusedTokenCache } from './refused-token-cache.ts';
-import { tokenCacheKey, VerifiedTokenCache, type VerifiedToken } from './verified-token-cache.ts';
+import {
+  tokenCacheKey,
+  VerifiedTokenCache,
+  type TokenKeyMemo,
+  type VerifiedToken,
+} from './verified-token-cache.ts';
 import { isSignatureMismatch, verifySignature } from './verify-signature.ts';
 
 /** The authenticated caller, for authorization, claim forwarding and logs. */
@@ -45,6 +50,8 @@ export interface AuthenticateOptions {
    * signature.
    */
   readonly refused?: RefusedTokenCache | false;
+  /** The calling connection's memo of its last token's cache key (serving path); none = hash every time. */
+  readonly keyMemo?: TokenKeyMemo;
 }
 
 interface TokenCaches {
@@ -136,13 +143,14 @@ function verifyToken(
   caches: TokenCaches | undefined,
   nowMs: number,
   trace: TraceSink | undefined,
+  keyMemo: TokenKeyMemo | undefined,
 ): JWTPayload | Promise<JWTPayload> {
   const keys = registry.register(jwt);
   if (caches === undefined || trace !== undefined) {
     return verifySignature(token, jwt.algorithms, keys.getKey, trace);
   }
   // The caller left the shape check to here: a hit proves this token passed it before.
-  const key = tokenCacheKey(token);
+  const key = keyMemo === undefined ? tokenCacheKey(token) : keyMemo.keyOf(token);
   const hit = caches.verified.get(key, keys, jwt.algorithms, nowMs);
   if (hit !== undefined) {
     const served = stillServed(keys, hit);
@@ -208,7 +216,7 @@ export function authenticateNow(
     ? readBearerToken(input, options.maxTokenBytes)
     : extractBearerToken(input, options.maxTokenBytes, trace);
   const nowMs = (options.now ?? Date.now)();
-  const claims = verifyToken(token, jwt, registry, caches, nowMs, trace);
+  const claims = verifyToken(token, jwt, registry, caches, nowMs, trace, options.keyMemo);
   if (claims instanceof Promise) {
     return claims.then((verified) => principalOf(verified, token, jwt, cached, nowMs, trace));
   }

@@ -5,6 +5,7 @@ import {
   DEFAULT_MAX_AGE_SECONDS,
   DEFAULT_MAX_ENTRIES,
   tokenCacheKey,
+  TokenKeyMemo,
   VerifiedTokenCache,
   type KeySetOwner,
 } from './verified-token-cache.ts';
@@ -32,6 +33,18 @@ describe('tokenCacheKey', () => {
     assert.notEqual(tokenCacheKey(token), tokenCacheKey(edited));
     assert.match(tokenCacheKey(token), /^[\w-]{43}$/);
     assert.ok(!tokenCacheKey(token).includes('eyJ'), 'the token itself is not the key');
+  });
+});
+
+describe('TokenKeyMemo', () => {
+  it('gives every token its own key, in any order: a repeat costs no hash, a change always does', () => {
+    const a = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln';
+    const b = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiIn0.c2ln'; // same length, one character apart
+    const c = a.slice(0, -1) + 'm'; // differs only in the last character
+    const memo = new TokenKeyMemo();
+    for (const token of [a, a, b, a, c, c, b, a]) assert.equal(memo.keyOf(token), tokenCacheKey(token));
+    // A token equal in content but built separately (as every request's header is) is recognised.
+    assert.equal(memo.keyOf(['eyJhbGciOiJSUzI1NiJ9', 'eyJzdWIiOiJhIn0', 'c2ln'].join('.')), tokenCacheKey(a));
   });
 });
 

@@ -85,6 +85,28 @@ export function tokenCacheKey(token: string): string {
   return hash('sha256', token, 'base64url');
 }
 
+/**
+ * The cache key of the token a connection sent last. A keep-alive connection mostly carries one
+ * caller, and a service reuses its token until it nears expiry, so the next request on the
+ * connection usually sends the same token again: recognising it costs one string comparison
+ * instead of a SHA-256 of ~1 KB. The comparison is of the whole token, so a token that differs
+ * anywhere gets its own hash. The memo holds a reference to that one token string until the
+ * connection's next token or its end; the cache itself still stores no token.
+ */
+export class TokenKeyMemo {
+  #token: string | undefined;
+  #key = '';
+
+  /** `tokenCacheKey(token)`, computed only when `token` is not the one seen last. */
+  keyOf(token: string): string {
+    if (token !== this.#token) {
+      this.#key = tokenCacheKey(token);
+      this.#token = token;
+    }
+    return this.#key;
+  }
+}
+
 export class VerifiedTokenCache {
   readonly maxEntries: number;
   readonly maxAgeSeconds: number;

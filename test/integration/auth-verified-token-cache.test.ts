@@ -14,7 +14,7 @@ import {
 } from '../../src/auth/authenticate.ts';
 import { IssuerRegistry } from '../../src/auth/issuer-registry.ts';
 import { RefusedTokenCache } from '../../src/auth/refused-token-cache.ts';
-import { tokenCacheKey, VerifiedTokenCache } from '../../src/auth/verified-token-cache.ts';
+import { tokenCacheKey, TokenKeyMemo, VerifiedTokenCache } from '../../src/auth/verified-token-cache.ts';
 import { startLocalIdp, type LocalIdp } from '../../src/dev/local-idp.ts';
 import { GatewayError } from '../../src/errors.ts';
 import type { JwtRequirements } from '../../src/policy/route.ts';
@@ -191,6 +191,32 @@ describe('verified-token cache in authenticate', () => {
       accessClaims(idp.issuer, { sub: 'admin', exp: Math.floor(clock.now() / 1000) + 300 }),
     );
     assert.equal(await code(forged), 'token_signature_invalid');
+  });
+
+  it("with a connection's key memo, an edited payload after the real token is still refused", async () => {
+    // The memo recognises the token the connection sent last; anything else, even a token that
+    // differs only in its payload, must get its own hash and its own verification.
+    const keyMemo = new TokenKeyMemo();
+    const t = token();
+    const forged = withPayload(
+      t,
+      accessClaims(idp.issuer, { sub: 'admin', exp: Math.floor(clock.now() / 1000) + 300 }),
+    );
+    const other = token({ sub: 'service-account-other' });
+    const viaMemo = async (sent: string): Promise<string> => {
+      try {
+        return (await run(sent, route, { keyMemo })).subject ?? '-';
+      } catch (err) {
+        assert.ok(err instanceof GatewayError, String(err));
+        return err.code;
+      }
+    };
+    assert.equal(await viaMemo(t), 'service-account-spark');
+    assert.equal(await viaMemo(t), 'service-account-spark');
+    assert.equal(await viaMemo(forged), 'token_signature_invalid');
+    assert.equal(await viaMemo(t), 'service-account-spark');
+    assert.equal(await viaMemo(other), 'service-account-other');
+    assert.equal(await viaMemo(forged), 'token_signature_invalid');
   });
 
   it("refuses a cached token on a route whose alg allowlist does not include the token's alg", async () => {
