@@ -72,7 +72,8 @@ per scenario with the ratio to direct, the 100 MB streaming results and the issu
   --rounds N             rounds per scenario and build with --compare (default 3)
   --together             with --compare: load both builds at the same time, half the
                          connections each, instead of one after the other. The machine's swings
-                         then fall on both within a round; read the per-round ratio column
+                                                  then fall on both within a round; read the per-round ratio column
+                         (resolution ~3 %: two instances of one build differ by up to 2 %)
   --baseline-node-flags="F ..."
                          with --compare: the baseline's node flags instead of the shipped ones
                          and --node-flags ("" = none). --compare dist --baseline-node-flags=""
