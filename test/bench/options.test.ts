@@ -28,6 +28,14 @@ describe('npm run bench node flags', () => {
     assert.throws(() => parseBenchOptions(['--baseline-node-flags=']), /only applies with --compare/);
   });
 
+  it('gives the baseline its own log level only when told, and only with a baseline', () => {
+    assert.equal(parse(['--compare', 'dist', '--log-level', 'info']).baselineLogLevel, undefined);
+    const options = parse(['--compare', 'dist', '--together', '--baseline-log-level', 'warn']);
+    assert.equal(options.logLevel, 'info');
+    assert.equal(options.baselineLogLevel, 'warn');
+    assert.throws(() => parseBenchOptions(['--baseline-log-level', 'warn']), /only applies with --compare/);
+  });
+
   it('loads both builds at once only with --together, which needs a baseline', () => {
     assert.equal(parse(['--compare', 'dist']).together, false);
     assert.equal(parse(['--compare', 'dist', '--together']).together, true);

@@ -41,6 +41,8 @@ export interface BenchOptions {
    * (GATEWAY_NODE_FLAGS) and --node-flags; undefined = the same as the gateway's.
    */
   readonly baselineNodeFlags: readonly string[] | undefined;
+  /** The baseline's log level in A/B mode; undefined = the same as the gateway's (--log-level). */
+  readonly baselineLogLevel: string | undefined;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -72,12 +74,15 @@ per scenario with the ratio to direct, the 100 MB streaming results and the issu
   --rounds N             rounds per scenario and build with --compare (default 3)
   --together             with --compare: load both builds at the same time, half the
                          connections each, instead of one after the other. The machine's swings
-                                                  then fall on both within a round; read the per-round ratio column
+                         then fall on both within a round; read the per-round ratio column
                          (resolution ~3 %: two instances of one build differ by up to 2 %)
   --baseline-node-flags="F ..."
                          with --compare: the baseline's node flags instead of the shipped ones
                          and --node-flags ("" = none). --compare dist --baseline-node-flags=""
                          measures the shipped flags against Node's defaults on one build
+  --baseline-log-level L with --compare: the baseline's log level instead of --log-level's.
+                         --compare dist --together --baseline-log-level warn measures what the
+                         line per request costs on one build
 `;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -108,6 +113,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       'cpu-prof': { type: 'string' },
       'node-flags': { type: 'string' },
       'baseline-node-flags': { type: 'string' },
+      'baseline-log-level': { type: 'string' },
       tool: { type: 'string' },
       'no-build': { type: 'boolean', default: false },
       dist: { type: 'string' },
@@ -126,6 +132,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
   }
   if (values['baseline-node-flags'] !== undefined && values.compare === undefined) {
     throw new Error('--baseline-node-flags only applies with --compare DIR (the baseline it sets)');
+  }
+  if (values['baseline-log-level'] !== undefined && values.compare === undefined) {
+    throw new Error('--baseline-log-level only applies with --compare DIR (the baseline it sets)');
   }
   const tool = values.tool;
   if (tool !== undefined && tool !== 'wrk' && tool !== 'autocannon') {
@@ -153,6 +162,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     nodeFlags: words(values['node-flags']),
     baselineNodeFlags:
       values['baseline-node-flags'] === undefined ? undefined : words(values['baseline-node-flags']),
+    baselineLogLevel: values['baseline-log-level'],
     tool,
   };
 }

@@ -139,7 +139,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
         cpu: placement.gateway,
         logReaderCpu: placement.loadgen,
         nodeFlags: options.baselineNodeFlags ?? [...GATEWAY_NODE_FLAGS, ...options.nodeFlags],
-        logLevel: options.logLevel,
+        logLevel: options.baselineLogLevel ?? options.logLevel,
       });
     }
     const token = readFileSync(files.valid, 'utf8').split('\n', 1)[0] ?? '';
@@ -250,7 +250,13 @@ async function main(): Promise<number> {
   const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
   const outcome = await bench(options, log);
   if ('comparison' in outcome) {
-    const text = formatComparison(outcome.comparison, `baseline (${options.compare ?? ''})`, 'this build');
+    // A baseline on another log level says so in its column, and so does this build's.
+    const levels = options.baselineLogLevel !== undefined && options.baselineLogLevel !== options.logLevel;
+    const text = formatComparison(
+      outcome.comparison,
+      `baseline (${options.compare ?? ''}${levels ? `, log ${options.baselineLogLevel}` : ''})`,
+      levels ? `this build (log ${options.logLevel})` : 'this build',
+    );
     process.stdout.write(options.json ? `${JSON.stringify(outcome, null, 2)}\n` : `\n${text}\n`);
     return 0;
   }
