@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createLogger, type Logger } from './logger.ts';
-import { requestLogWriter, type RequestLine } from './request-line.ts';
+import { millis, requestLogWriter, type RequestLine } from './request-line.ts';
 
 /** A destination keeping every write as it came. */
 function capture(): { stream: Writable; writes: string[] } {
@@ -103,6 +103,35 @@ describe('request line writer', () => {
     const [a, b] = await both(FULL, 'info', { pid: 4242, role: 'worker' });
     sameLine(a, b);
     assert.match(b, /"pid":4242/);
+  });
+
+  it('writes status, ms and upstreamMs with exactly the digits pino writes', async () => {
+    const cases: [number, number, number][] = [
+      [200, 0, 0],
+      [404, 7, 0.5],
+      [502, 999, 12.05],
+      [201, 1000, 999.999],
+      [204, 65_432, 1000.001],
+      [299, 3, 1.234567],
+    ];
+    for (const [status, ms, upstreamMs] of cases) {
+      const [a, b] = await both({ ...FULL, status, ms, upstreamMs }, 'info');
+      // Text, not parsed JSON: "1.50" and "1.5" parse alike.
+      assert.equal(b.replace(/"time":"[^"]*"/, ''), a.replace(/"time":"[^"]*"/, ''));
+    }
+  });
+
+  it('formats a duration like String() does, whatever the value', () => {
+    const values = [0, -0, 0.001, 0.01, 0.1, 0.5, 1, 1.5, 2.05, 10.001, 999.999, 1000, 1000.5, 1e6 + 0.007];
+    values.push(1.234567, -1, -0.5, 0.0005, 1e20, 8.5e12, 2 ** 53, Number.MAX_VALUE);
+    // A fixed pseudo-random spread: microsecond-rounded durations and raw doubles.
+    let seed = 42;
+    for (let i = 0; i < 20_000; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      const raw = (seed / 2 ** 31) * [1, 5000, 1e7][i % 3]!;
+      values.push(Math.round(raw * 1000) / 1000, raw);
+    }
+    for (const value of values) assert.equal(millis(value), String(value), `millis(${value})`);
   });
 
   it('writes non-finite numbers as null, like pino', async () => {
