@@ -131,7 +131,8 @@ describe('default destination: batched stdout writes', () => {
     // A failed assertion must not leave the child blocked on a pipe nobody reads.
     t.after(() => child.kill('SIGKILL'));
     child.stdout.pause();
-    await sleep(1000);
+    // However slow the machine: the timer fires while nobody reads stdout, or never.
+    for (let waited = 0; stderr === '' && waited < 30_000; waited += 50) await sleep(50);
     assert.equal(stderr, 'timer fired\n', 'the event loop ran while stdout was full');
     const chunks: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -175,6 +176,45 @@ describe('default destination: batched stdout writes', () => {
     const lines = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean);
     assert.equal(lines.length, 20_000);
     assert.equal((JSON.parse(lines.at(-1) ?? '{}') as { i?: number }).i, 19_999, 'in order, to the last');
+  });
+
+  it('writes a line logged as the last work of the process, even into a full pipe', async (t) => {
+    // ~5 MB queued behind a stalled reader. When that queue has drained, the child fills the
+    // pipe to the brim (empty lines, which the reader skips), logs one line, and its event loop
+    // runs dry: a flush at 'exit' would find the pipe full and lose the line; only a flush while
+    // the process can still wait for the reader gets it out.
+    const script = `import { writeSync } from 'node:fs';
+      import { createLogger } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).href)};
+      const log = createLogger({ level: 'info' });
+      const pad = 'p'.repeat(160);
+      for (let i = 0; i < 20000; i++) log.info({ i, pad }, 'line');
+      log.flush();
+      process.stdout.once('drain', () => {
+        for (const size of [4096, 1]) {
+          const fill = Buffer.alloc(size, 10);
+          try { for (;;) writeSync(1, fill); } catch {}
+        }
+        log.info('last words');
+      });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    t.after(() => child.kill('SIGKILL'));
+    child.stdout.pause();
+    await sleep(500);
+    const chunks: Buffer[] = [];
+    // A slow reader: the child is done long before the pipe empties.
+    child.stdout.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), 20);
+    });
+    child.stdout.resume();
+    const [code] = (await once(child, 'close')) as [number | null];
+    assert.equal(code, 0);
+    const lines = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean);
+    assert.equal(lines.length, 20_001);
+    assert.equal((JSON.parse(lines.at(-1) ?? '{}') as { msg?: string }).msg, 'last words');
   });
 
   it('writes synchronously into a regular file or /dev/null, through the non-blocking stream into a pipe', async () => {

@@ -197,8 +197,18 @@ function stdoutDestination(sharedStdout: boolean): { stream: DestinationStream; 
 /**
  * pino registers its exit flush only for its own asynchronous destinations; lines waiting in a
  * batcher need one too, or a crash loses them.
+ *
+ * Two flushes. When the event loop runs dry ('beforeExit'), what waits is written while the
+ * process can still wait: into a pipe whose reader is behind, the write is queued and keeps the
+ * process alive until the reader takes it. At 'exit' nothing can wait any more, and a write into a
+ * full pipe is lost; that flush is for the ways out that skip 'beforeExit' (`process.exit`, an
+ * uncaught exception). A line logged as the last work of a process (the report of lines dropped
+ * behind a stalled reader, written when the reader catches up) was lost that way under load.
  */
 function flushedOnExit(batcher: LineBatcher): LineBatcher {
+  // Emitted each time the loop runs dry; with nothing waiting the flush writes nothing and the
+  // process exits.
+  process.on('beforeExit', () => batcher.flush());
   process.once('exit', () => {
     try {
       batcher.flushSync();

@@ -1,4 +1,4 @@
-/** `npm run bench` options that pick the node flags of the gateway and of an A/B baseline. */
+/** `npm run bench` options that set the gateway's and an A/B baseline's node flags and log level. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseBenchOptions, type BenchOptions } from './options.ts';
@@ -9,7 +9,7 @@ function parse(argv: readonly string[]): BenchOptions {
   return options as BenchOptions;
 }
 
-describe('npm run bench node flags', () => {
+describe('npm run bench node flags and log levels', () => {
   it('gives the baseline the same flags as the gateway unless told otherwise', () => {
     const options = parse(['--compare', 'dist', '--node-flags=--max-semi-space-size=8 --trace-gc']);
     assert.deepEqual(options.nodeFlags, ['--max-semi-space-size=8', '--trace-gc']);
