@@ -1,13 +1,31 @@
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { once } from 'node:events';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { createLogger, LOG_FLUSH_INTERVAL_MS, scrubSecrets, stdoutWriteMode } from './logger.ts';
+
+/**
+ * A child process that runs `body` with `log` (createLogger at info, stdout a pipe) in scope. Its
+ * stdout is left unread (paused) for the test to read when it chooses; a failed assertion must
+ * not leave the child blocked on a pipe nobody reads, so it is killed after the test.
+ */
+function loggingChild(t: TestContext, body: string): ChildProcessByStdio<null, Readable, Readable> {
+  const script = `import { createLogger } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).href)};
+    const log = createLogger({ level: 'info' });
+    const pad = 'p'.repeat(160);
+    ${body}`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  child.stdout.pause();
+  return child;
+}
 
 function capture(): { lines: string[]; stream: Writable } {
   const lines: string[] = [];
@@ -118,19 +136,13 @@ describe('default destination: batched stdout writes', () => {
     // 80,000 lines of ~260 bytes (~21 MB) logged in one go while nobody reads the pipe: more than
     // the 16 MiB backlog. The child's event loop keeps turning (the timer fires) and the
     // child exits on its own once the reader has caught up.
-    const script = `import { createLogger } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).href)};
-      const log = createLogger({ level: 'info' });
-      const pad = 'p'.repeat(160);
-      for (let i = 0; i < 80000; i++) log.info({ i, pad }, 'line');
-      setTimeout(() => process.stderr.write('timer fired\\n'), 10);`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = loggingChild(
+      t,
+      `for (let i = 0; i < 80000; i++) log.info({ i, pad }, 'line');
+      setTimeout(() => process.stderr.write('timer fired\\n'), 10);`,
+    );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    // A failed assertion must not leave the child blocked on a pipe nobody reads.
-    t.after(() => child.kill('SIGKILL'));
-    child.stdout.pause();
     // However slow the machine: the timer fires while nobody reads stdout, or never.
     for (let waited = 0; stderr === '' && waited < 30_000; waited += 50) await sleep(50);
     assert.equal(stderr, 'timer fired\n', 'the event loop ran while stdout was full');
@@ -156,17 +168,11 @@ describe('default destination: batched stdout writes', () => {
   it('on a clean exit, writes every line queued behind a slow pipe reader before the process ends', async (t) => {
     // ~5 MB: well past what the pipe holds, within the backlog limit. The child flushes (as the
     // gateway does after its drain) and ends without process.exit, with the reader still stalled.
-    const script = `import { createLogger } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).href)};
-      const log = createLogger({ level: 'info' });
-      const pad = 'p'.repeat(160);
-      for (let i = 0; i < 20000; i++) log.info({ i, pad }, 'line');
-      log.flush();`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    // A failed assertion must not leave the child blocked on a pipe nobody reads.
-    t.after(() => child.kill('SIGKILL'));
-    child.stdout.pause();
+    const child = loggingChild(
+      t,
+      `for (let i = 0; i < 20000; i++) log.info({ i, pad }, 'line'); log.flush();`,
+    );
+    child.stderr.pipe(process.stderr);
     await sleep(500);
     const chunks: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -183,10 +189,9 @@ describe('default destination: batched stdout writes', () => {
     // pipe to the brim (empty lines, which the reader skips), logs one line, and its event loop
     // runs dry: a flush at 'exit' would find the pipe full and lose the line; only a flush while
     // the process can still wait for the reader gets it out.
-    const script = `import { writeSync } from 'node:fs';
-      import { createLogger } from ${JSON.stringify(new URL('./logger.ts', import.meta.url).href)};
-      const log = createLogger({ level: 'info' });
-      const pad = 'p'.repeat(160);
+    const child = loggingChild(
+      t,
+      `import { writeSync } from 'node:fs';
       for (let i = 0; i < 20000; i++) log.info({ i, pad }, 'line');
       log.flush();
       process.stdout.once('drain', () => {
@@ -195,12 +200,9 @@ describe('default destination: batched stdout writes', () => {
           try { for (;;) writeSync(1, fill); } catch {}
         }
         log.info('last words');
-      });`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    t.after(() => child.kill('SIGKILL'));
-    child.stdout.pause();
+      });`,
+    );
+    child.stderr.pipe(process.stderr);
     await sleep(500);
     const chunks: Buffer[] = [];
     // A slow reader: the child is done long before the pipe empties.
