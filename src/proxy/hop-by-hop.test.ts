@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addConnectionTokens, HOP_BY_HOP_HEADERS, namesExtraFields } from './hop-by-hop.ts';
+import {
+  addConnectionTokens,
+  HOP_BY_HOP_HEADERS,
+  isPlainConnection,
+  namesExtraFields,
+} from './hop-by-hop.ts';
 
 describe('hop-by-hop', () => {
   it('lists the RFC 9110 §7.6.1 fields plus the proxy-auth pair', () => {
@@ -25,6 +30,21 @@ describe('hop-by-hop', () => {
     addConnectionTokens(' X-Custom ,,keep-alive,Close, x-other', tokens);
     addConnectionTokens('', tokens);
     assert.deepEqual([...tokens].sort(), ['close', 'keep-alive', 'x-custom', 'x-other']);
+  });
+
+  it('knows a lone keep-alive or close needs no option set, and nothing else', () => {
+    for (const value of ['keep-alive', 'Keep-Alive', ' close ', 'CLOSE'])
+      assert.ok(isPlainConnection(value), value);
+    for (const value of [
+      'keep-alive, x-custom',
+      'x-custom',
+      'upgrade',
+      '',
+      'keep-alive,close',
+      'close-ish',
+    ]) {
+      assert.ok(!isPlainConnection(value), value);
+    }
   });
 
   it('needs a second pass only for options that name other fields', () => {

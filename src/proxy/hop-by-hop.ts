@@ -38,6 +38,17 @@ export function addConnectionTokens(value: string, into: Set<string>): void {
 }
 
 /**
+ * True for the usual `Connection` value, a lone `keep-alive` or `close` (any case, spaces
+ * around): it names no field that is not hop-by-hop already, so no option set need be built. Nearly
+ * every upstream answer carries one, and building the set for it was a `Set` per response.
+ */
+export function isPlainConnection(value: string): boolean {
+  if (value.length > 14) return false;
+  const option = value.trim().toLowerCase();
+  return option === 'keep-alive' || option === 'close';
+}
+
+/**
  * True when some option in `tokens` names a field not already removed by `alreadyDropped`,
  * i.e. a second filtering pass is needed. The common `Connection: keep-alive` / `close`
  * answer false (`close` is a connection option, not a field anyone sends).

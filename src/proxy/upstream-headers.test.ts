@@ -112,6 +112,27 @@ describe('buildUpstreamRequestHead', () => {
     assert.ok(!pairs(without.headers).some((p) => p.startsWith('content-length')));
   });
 
+  it('forwards nothing of a plain Connection: keep-alive, and still honours a second Connection line', () => {
+    const plain = buildUpstreamRequestHead(
+      ['Connection', 'Keep-Alive', 'X-A', '1'],
+      plan,
+      facts,
+      '10.0.0.9',
+      false,
+    );
+    assert.ok(pairs(plain.headers).includes('x-a: 1'));
+    assert.ok(!pairs(plain.headers).some((p) => p.startsWith('connection')));
+    const both = buildUpstreamRequestHead(
+      ['Connection', 'keep-alive', 'connection', 'X-A', 'X-A', '1', 'X-B', '2'],
+      plan,
+      facts,
+      '10.0.0.9',
+      false,
+    );
+    assert.ok(!pairs(both.headers).includes('x-a: 1'));
+    assert.ok(pairs(both.headers).includes('x-b: 2'));
+  });
+
   it('removes fields named in Connection, but never content-length or what the gateway sets', () => {
     const head = buildUpstreamRequestHead(
       [
@@ -188,6 +209,13 @@ describe('buildClientResponseHeaders', () => {
       'content-length: 10',
       'content-type: text/plain',
     ]);
+  });
+
+  it('relays the usual keep-alive answer without its hop-by-hop fields, and honours any other option', () => {
+    const usual = { connection: 'Keep-Alive', 'keep-alive': 'timeout=5', 'x-trace': 't', date: 'd' };
+    assert.deepEqual(pairs(buildClientResponseHeaders(usual, undefined)), ['x-trace: t', 'date: d']);
+    const named = { ...usual, connection: 'keep-alive, x-trace' };
+    assert.deepEqual(pairs(buildClientResponseHeaders(named, undefined)), ['date: d']);
   });
 
   it('never lets Connection remove content-length', () => {

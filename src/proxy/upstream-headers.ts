@@ -5,7 +5,12 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CompiledRoute } from '../policy/route.ts';
-import { addConnectionTokens, HOP_BY_HOP_HEADERS, namesExtraFields } from './hop-by-hop.ts';
+import {
+  addConnectionTokens,
+  HOP_BY_HOP_HEADERS,
+  isPlainConnection,
+  namesExtraFields,
+} from './hop-by-hop.ts';
 
 /** What a route never copies from the caller, compiled once. */
 export interface RequestHeaderPlan {
@@ -100,6 +105,7 @@ export function buildUpstreamRequestHead(
       // RFC 9110 §5.3: repeated fields combine as a comma-separated list, in order.
       forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
     } else if (lower === 'connection') {
+      if (isPlainConnection(value)) continue;
       connectionTokens ??= new Set();
       addConnectionTokens(value, connectionTokens);
     } else if (!drop.has(lower)) {
@@ -143,7 +149,7 @@ export function buildClientResponseHeaders(
 ): string[] {
   let connectionTokens: Set<string> | undefined;
   const connection = headers.connection;
-  if (connection !== undefined) {
+  if (connection !== undefined && !(typeof connection === 'string' && isPlainConnection(connection))) {
     connectionTokens = new Set();
     for (const value of typeof connection === 'string' ? [connection] : connection) {
       addConnectionTokens(value, connectionTokens);
