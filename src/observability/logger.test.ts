@@ -7,7 +7,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
-import { createLogger, LOG_FLUSH_INTERVAL_MS, scrubSecrets, stdoutWriteMode } from './logger.ts';
+import { createLogger, IsoTime, LOG_FLUSH_INTERVAL_MS, scrubSecrets, stdoutWriteMode } from './logger.ts';
 
 /**
  * A child process that runs `body` with `log` (createLogger at info, stdout a pipe) in scope. Its
@@ -230,5 +230,36 @@ describe('default destination: batched stdout writes', () => {
       closeSync(devNull);
     }
     assert.equal(stdoutWriteMode(987_654), 'async', 'an fd that is not open');
+  });
+});
+
+describe('IsoTime', () => {
+  const expected = (ms: number): string => `,"time":"${new Date(ms).toISOString()}"`;
+
+  it("writes pino's time field exactly as toISOString does, across seconds, days and years", () => {
+    const time = new IsoTime();
+    const starts = [
+      0, -1, -999, -1000, 1_700_000_000_999, 951_782_399_500, 253_402_300_799_000, -62_198_755_200_000,
+    ];
+    for (const start of starts) {
+      // Every millisecond through two second boundaries, then the same ones again (cached).
+      for (let ms = start - 1500; ms <= start + 1500; ms += 1) assert.equal(time.at(ms), expected(ms));
+      for (let ms = start + 1500; ms >= start - 1500; ms -= 7) assert.equal(time.at(ms), expected(ms));
+    }
+    // Random instants over ±100,000 years, some far apart, some within one second.
+    let seed = 12345;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+    for (let i = 0; i < 20_000; i += 1) {
+      const ms = Math.round(random() * 3.1e15);
+      assert.equal(time.at(ms), expected(ms));
+      assert.equal(time.at(ms + 1), expected(ms + 1));
+    }
+  });
+
+  it('falls back to toISOString for a fraction of a millisecond, without caching it', () => {
+    const time = new IsoTime();
+    assert.equal(time.at(1_700_000_000_123), expected(1_700_000_000_123));
+    assert.equal(time.at(1_700_000_000_123.6), expected(1_700_000_000_123.6));
+    assert.equal(time.at(1_700_000_000_124), expected(1_700_000_000_124));
   });
 });

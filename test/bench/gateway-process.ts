@@ -90,10 +90,14 @@ export interface GatewayStart {
   /** Extra node flags, e.g. `--cpu-prof`. */
   readonly nodeFlags: readonly string[];
   readonly logLevel: string;
+  /** A command that runs node, e.g. valgrind's (`--instructions`); default none. */
+  readonly wrap?: readonly string[];
+  /** How long the gateway may take to answer /readyz; default 30 s (valgrind needs more). */
+  readonly readyTimeoutMs?: number;
 }
 
-async function waitReady(url: string, child: ChildProcess, log: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
+async function waitReady(url: string, child: ChildProcess, log: string, timeoutMs: number): Promise<void> {
+  for (let i = 0; i < timeoutMs / 100; i++) {
     if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode}; see ${log}`);
     try {
       const res = await fetch(`${url}/readyz`);
@@ -103,7 +107,7 @@ async function waitReady(url: string, child: ChildProcess, log: string): Promise
     }
     await sleep(100);
   }
-  throw new Error(`the gateway was not ready within 30 s; see ${log}`);
+  throw new Error(`the gateway was not ready within ${timeoutMs / 1000} s; see ${log}`);
 }
 
 export async function startGatewayProcess(start: GatewayStart): Promise<GatewayProcess> {
@@ -118,7 +122,9 @@ export async function startGatewayProcess(start: GatewayStart): Promise<GatewayP
   const pipe = reader.stdin;
   if (pipe === null) throw new Error('cat has no stdin pipe');
   const node = join(start.repo, 'node_modules/.bin/node');
-  const [command, args] = pinned(start.cpu, node, [
+  const [wrapper, ...wrapArgs] = start.wrap ?? [];
+  const [command, args] = pinned(start.cpu, wrapper ?? node, [
+    ...(wrapper === undefined ? [] : [...wrapArgs, node]),
     ...start.nodeFlags,
     join(start.dist ?? join(start.repo, 'dist'), 'cli/main.js'),
     'serve',
@@ -139,7 +145,7 @@ export async function startGatewayProcess(start: GatewayStart): Promise<GatewayP
   // Our end of the pipe: only the gateway may hold it open, or cat never sees the end.
   pipe.destroy();
   const url = `http://127.0.0.1:${start.port}`;
-  await waitReady(url, child, log);
+  await waitReady(url, child, log, start.readyTimeoutMs ?? 30_000);
   const pid = child.pid;
   if (pid === undefined) throw new Error('the gateway has no pid');
   return {

@@ -42,3 +42,43 @@ describe('npm run bench node flags and log levels', () => {
     assert.throws(() => parseBenchOptions(['--together']), /only applies with --compare/);
   });
 });
+
+describe('npm run bench --instructions', () => {
+  it('counts the hot-path scenarios over few connections after a warm-up of requests', () => {
+    const options = parse(['--instructions']);
+    assert.equal(options.instructions, true);
+    assert.deepEqual(options.only, ['anonymous', 's1-one-token', 's2-1000-tokens']);
+    assert.equal(options.connections, 4);
+    assert.equal(options.durationSeconds, 20);
+    assert.equal(options.warmupRequests, 8000);
+    const timed = parse([]);
+    assert.equal(timed.instructions, false);
+    assert.equal(timed.connections, 50);
+    assert.ok(timed.only.includes('direct'));
+  });
+
+  it('takes scenarios, connections and warm-up requests when given', () => {
+    const options = parse([
+      '--instructions',
+      '--only',
+      'never-seen',
+      '--connections',
+      '2',
+      '--warmup-requests',
+      '500',
+    ]);
+    assert.deepEqual(options.only, ['never-seen']);
+    assert.equal(options.connections, 2);
+    assert.equal(options.warmupRequests, 500);
+  });
+
+  it('refuses what it cannot do instead of ignoring it', () => {
+    assert.throws(
+      () => parseBenchOptions(['--instructions', '--only', 'direct']),
+      /direct scenario has none/,
+    );
+    assert.throws(() => parseBenchOptions(['--instructions', '--cpu-prof', 'p']), /cannot be combined/);
+    assert.throws(() => parseBenchOptions(['--instructions', '--warmup', '5']), /--warmup-requests/);
+    assert.throws(() => parseBenchOptions(['--warmup-requests', '5']), /only applies with --instructions/);
+  });
+});

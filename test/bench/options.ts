@@ -43,7 +43,14 @@ export interface BenchOptions {
   readonly baselineNodeFlags: readonly string[] | undefined;
   /** The baseline's log level in A/B mode; undefined = the same as the gateway's (--log-level). */
   readonly baselineLogLevel: string | undefined;
+  /** Count instructions per request under valgrind's callgrind instead of timing (instructions.ts). */
+  readonly instructions: boolean;
+  /** With `instructions`: requests of warm-up per scenario before counting. */
+  readonly warmupRequests: number;
 }
+
+/** Scenarios `--instructions` runs unless --only says otherwise: the ones on the hot path. */
+export const INSTRUCTION_SCENARIOS: readonly string[] = ['anonymous', 's1-one-token', 's2-1000-tokens'];
 
 export const USAGE = `Usage: npm run bench -- [options]
 
@@ -83,6 +90,14 @@ per scenario with the ratio to direct, the 100 MB streaming results and the issu
   --baseline-log-level L with --compare: the baseline's log level instead of --log-level's.
                          --compare dist --together --baseline-log-level warn measures what the
                          line per request costs on one build
+  --instructions         count the instructions the gateway executes per request under
+                         valgrind's callgrind instead of timing it, and list the functions that
+                         execute them; with --compare, both builds at once and the functions
+                         that differ most. Unaffected by the machine's load, blind to cache
+                         misses and the kernel. Defaults here: --only ${INSTRUCTION_SCENARIOS.join(',')},
+                         --connections 4, --duration 20 (valgrind runs ~50x slower)
+  --warmup-requests N    with --instructions: requests per scenario before counting starts
+                         (default 8000: V8 has optimised the request path by then)
 `;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -120,12 +135,20 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       compare: { type: 'string' },
       rounds: { type: 'string' },
       together: { type: 'boolean', default: false },
+      instructions: { type: 'boolean', default: false },
+      'warmup-requests': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) return 'help';
   const known = new Set(LOAD_SCENARIOS.map((s) => s.id));
-  const only = values.only === undefined ? [...known] : values.only.split(',').map((s) => s.trim());
+  const counting = values.instructions;
+  const only =
+    values.only === undefined
+      ? counting
+        ? [...INSTRUCTION_SCENARIOS]
+        : [...known]
+      : values.only.split(',').map((s) => s.trim());
   for (const id of only) if (!known.has(id)) throw new Error(`--only: unknown scenario ${id}`);
   if (values.together && values.compare === undefined) {
     throw new Error('--together only applies with --compare DIR (it loads both builds at once)');
@@ -136,15 +159,27 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
   if (values['baseline-log-level'] !== undefined && values.compare === undefined) {
     throw new Error('--baseline-log-level only applies with --compare DIR (the baseline it sets)');
   }
+  if (counting && values['cpu-prof'] !== undefined) {
+    throw new Error('--cpu-prof and --instructions cannot be combined (one profiler at a time)');
+  }
+  if (!counting && values['warmup-requests'] !== undefined) {
+    throw new Error('--warmup-requests only applies with --instructions (--warmup sets seconds otherwise)');
+  }
+  if (counting && values.warmup !== undefined) {
+    throw new Error('--instructions warms up by requests: use --warmup-requests N instead of --warmup');
+  }
+  if (counting && only.includes('direct')) {
+    throw new Error('--instructions counts the gateway; the direct scenario has none to count');
+  }
   const tool = values.tool;
   if (tool !== undefined && tool !== 'wrk' && tool !== 'autocannon') {
     throw new Error(`--tool must be wrk or autocannon, got ${tool}`);
   }
   return {
     json: values.json,
-    durationSeconds: Math.max(1, Math.round(positive('duration', values.duration, 8))),
+    durationSeconds: Math.max(1, Math.round(positive('duration', values.duration, counting ? 20 : 8))),
     warmupSeconds: Math.round(positive('warmup', values.warmup, 2)),
-    connections: Math.max(1, Math.round(positive('connections', values.connections, 50))),
+    connections: Math.max(1, Math.round(positive('connections', values.connections, counting ? 4 : 50))),
     streamBytes: Math.round(positive('stream-mb', values['stream-mb'], 100) * 1024 * 1024),
     only,
     streaming: !values['no-streaming'],
@@ -163,6 +198,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     baselineNodeFlags:
       values['baseline-node-flags'] === undefined ? undefined : words(values['baseline-node-flags']),
     baselineLogLevel: values['baseline-log-level'],
+    instructions: counting,
+    warmupRequests: Math.round(positive('warmup-requests', values['warmup-requests'], 8000)),
     tool,
   };
 }

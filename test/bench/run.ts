@@ -24,6 +24,14 @@ import {
   formatComparison,
   type ScenarioComparison,
 } from './compare.ts';
+import {
+  callgrindWrap,
+  countInstructions,
+  formatInstructions,
+  INSTRUCTION_NODE_FLAGS,
+  instructionsUnavailable,
+  type InstructionMeasurement,
+} from './instructions.ts';
 import { evaluateTargets, formatReport, type BenchReport } from './report.ts';
 import {
   LOAD_SCENARIOS,
@@ -66,13 +74,26 @@ function joseCeiling(cpu: string | undefined): number | undefined {
   return (JSON.parse(out) as { verifiesPerSecond?: number }).verifiesPerSecond;
 }
 
-/** The normal report, or in A/B mode (`--compare`) the comparison. */
-type BenchOutcome = { readonly report: BenchReport } | { readonly comparison: ScenarioComparison[] };
+/** One scenario's instruction counts (`--instructions`), with the baseline's in A/B mode. */
+interface InstructionRow {
+  readonly candidate: InstructionMeasurement;
+  readonly baseline?: InstructionMeasurement;
+}
+
+/** The normal report, in A/B mode (`--compare`) the comparison, or the instruction counts. */
+type BenchOutcome =
+  | { readonly report: BenchReport }
+  | { readonly comparison: ScenarioComparison[] }
+  | { readonly instructions: InstructionRow[] };
 
 async function bench(options: BenchOptions, log: (line: string) => void): Promise<BenchOutcome> {
   const placement = planCpus();
   pinSelf(placement.loadgen);
   const tool = options.tool ?? pickLoadTool();
+  if (options.instructions) {
+    const missing = instructionsUnavailable();
+    if (missing !== undefined) throw new Error(missing);
+  }
   if (options.build) {
     log('building dist/ (tsc -p tsconfig.build.json)');
     execFileSync(join(REPO, 'node_modules/.bin/tsc'), ['-p', join(REPO, 'tsconfig.build.json')], {
@@ -108,9 +129,17 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
     if (options.only.includes('invalid-never-seen')) {
       await forgeTokens(files['invalid-never-seen'], keys.signing.kid, shape, options.neverSeenTokens);
     }
-    log('measuring one jose verification on the gateway core');
-    const joseVerifiesPerSecond = joseCeiling(placement.gateway);
+    // Under valgrind: slower to start, and node names its compiled code for callgrind.
+    const counted = options.instructions
+      ? { wrap: callgrindWrap(work), readyTimeoutMs: 180_000, flags: INSTRUCTION_NODE_FLAGS }
+      : { wrap: undefined, readyTimeoutMs: undefined, flags: [] };
+    if (options.instructions) log('starting the gateway under valgrind (callgrind): about a minute');
+    const joseVerifiesPerSecond = options.instructions
+      ? undefined
+      : (log('measuring one jose verification on the gateway core'), joseCeiling(placement.gateway));
     gateway = await startGatewayProcess({
+      wrap: counted.wrap,
+      readyTimeoutMs: counted.readyTimeoutMs,
       repo: REPO,
       dist: options.dist === undefined ? undefined : resolve(options.dist),
       workDir: work,
@@ -122,6 +151,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
       nodeFlags: [
         ...GATEWAY_NODE_FLAGS,
         ...options.nodeFlags,
+        ...counted.flags,
         ...(options.cpuProfDir === undefined
           ? []
           : ['--cpu-prof', `--cpu-prof-dir=${resolve(options.cpuProfDir)}`]),
@@ -130,6 +160,8 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
     });
     if (options.compare !== undefined) {
       baseline = await startGatewayProcess({
+        wrap: counted.wrap,
+        readyTimeoutMs: counted.readyTimeoutMs,
         repo: REPO,
         dist: resolve(options.compare),
         workDir: join(work, 'baseline'),
@@ -138,7 +170,10 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
         port: await freePort(),
         cpu: placement.gateway,
         logReaderCpu: placement.loadgen,
-        nodeFlags: options.baselineNodeFlags ?? [...GATEWAY_NODE_FLAGS, ...options.nodeFlags],
+        nodeFlags: [
+          ...(options.baselineNodeFlags ?? [...GATEWAY_NODE_FLAGS, ...options.nodeFlags]),
+          ...counted.flags,
+        ],
         logLevel: options.baselineLogLevel ?? options.logLevel,
       });
     }
@@ -156,6 +191,29 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
       durationSeconds: options.durationSeconds,
       cpu: placement.loadgen,
     };
+    if (options.instructions) {
+      const other = baseline;
+      const rows: InstructionRow[] = [];
+      for (const scenario of LOAD_SCENARIOS.filter((s) => options.only.includes(s.id))) {
+        log(
+          `instructions: ${scenario.title} (${options.warmupSeconds} s warm-up, ${options.durationSeconds} s counted)`,
+        );
+        const processes = [{ pid: gateway.pid, ctx }];
+        if (other !== undefined) {
+          processes.push({
+            pid: other.pid,
+            ctx: { ...ctx, baseUrl: { upstream, gateway: other.url }, gatewayPid: other.pid },
+          });
+        }
+        const [candidate, base] = await countInstructions(scenario, processes, work, options.warmupRequests);
+        if (candidate === undefined) throw new Error(`${scenario.id}: nothing was counted`);
+        log(
+          `  ${Math.round(candidate.instructionsPerRequest)} instructions/request${base === undefined ? '' : `, baseline ${Math.round(base.instructionsPerRequest)}`}`,
+        );
+        rows.push(base === undefined ? { candidate } : { candidate, baseline: base });
+      }
+      return { instructions: rows };
+    }
     if (baseline !== undefined) {
       const other = baseline;
       const scenarios = LOAD_SCENARIOS.filter((s) => options.only.includes(s.id) && s.target === 'gateway');
@@ -249,6 +307,27 @@ async function main(): Promise<number> {
   }
   const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
   const outcome = await bench(options, log);
+  if ('instructions' in outcome) {
+    const levels = options.baselineLogLevel !== undefined && options.baselineLogLevel !== options.logLevel;
+    const labels = {
+      candidate: levels ? `this (${options.logLevel})` : 'this build',
+      baseline: `baseline${levels ? ` (${options.baselineLogLevel})` : ''}`,
+    };
+    const json = outcome.instructions.map((row) => ({
+      ...row,
+      candidate: { ...row.candidate, selfPerRequest: Object.fromEntries(row.candidate.selfPerRequest) },
+      baseline: row.baseline && {
+        ...row.baseline,
+        selfPerRequest: Object.fromEntries(row.baseline.selfPerRequest),
+      },
+    }));
+    process.stdout.write(
+      options.json
+        ? `${JSON.stringify({ instructions: json }, null, 2)}\n`
+        : `\n${formatInstructions(outcome.instructions, labels)}\n`,
+    );
+    return 0;
+  }
   if ('comparison' in outcome) {
     // A baseline on another log level says so in its column, and so does this build's.
     const levels = options.baselineLogLevel !== undefined && options.baselineLogLevel !== options.logLevel;

@@ -3,7 +3,7 @@
  * away) and then the timed window, while the gateway's RSS and CPU are sampled; streaming
  * scenarios move one large body each way, through the gateway and direct.
  */
-import { runLoad, type LoadResult, type LoadTool } from './load.ts';
+import { runLoad, type LoadResult, type LoadSpec, type LoadTool } from './load.ts';
 import { sampleUsage, type Usage } from './proc-stats.ts';
 import { transfer, type TransferResult } from './streaming.ts';
 
@@ -124,8 +124,9 @@ export interface LoadRunContext {
   readonly cpu: string | undefined;
 }
 
-export async function runLoadScenario(s: LoadScenario, ctx: LoadRunContext): Promise<LoadMeasurement> {
-  const spec = {
+/** What the load generator sends for scenario `s` (everything but the duration). */
+export function loadSpecOf(s: LoadScenario, ctx: LoadRunContext): Omit<LoadSpec, 'durationSeconds'> {
+  return {
     url: `${ctx.baseUrl[s.target]}${s.path}`,
     method: 'GET',
     tokensFile: s.tokens === 'none' ? undefined : ctx.tokenFiles[s.tokens],
@@ -133,16 +134,25 @@ export async function runLoadScenario(s: LoadScenario, ctx: LoadRunContext): Pro
     connections: ctx.connections,
     cpu: ctx.cpu,
   };
-  if (ctx.warmupSeconds > 0) await runLoad(ctx.tool, { ...spec, durationSeconds: ctx.warmupSeconds });
-  const sampler = s.target === 'gateway' ? sampleUsage(ctx.gatewayPid) : undefined;
-  const load = await runLoad(ctx.tool, { ...spec, durationSeconds: ctx.durationSeconds });
-  const usage = sampler?.stop();
+}
+
+/** Throws when a timed load got answers the scenario does not expect, or socket errors. */
+export function checkAnswers(s: LoadScenario, load: LoadResult): void {
   const failed = s.expect === 'ok' ? load.non2xx : load.requests - load.non2xx;
   if (failed > 0 || load.socketErrors > 0) {
     throw new Error(
       `${s.id}: ${failed} responses not ${s.expect === 'ok' ? '2xx' : 'refused'}, ${load.socketErrors} socket errors`,
     );
   }
+}
+
+export async function runLoadScenario(s: LoadScenario, ctx: LoadRunContext): Promise<LoadMeasurement> {
+  const spec = loadSpecOf(s, ctx);
+  if (ctx.warmupSeconds > 0) await runLoad(ctx.tool, { ...spec, durationSeconds: ctx.warmupSeconds });
+  const sampler = s.target === 'gateway' ? sampleUsage(ctx.gatewayPid) : undefined;
+  const load = await runLoad(ctx.tool, { ...spec, durationSeconds: ctx.durationSeconds });
+  const usage = sampler?.stop();
+  checkAnswers(s, load);
   const cpuUsPerRequest =
     usage?.cpuSeconds === undefined || load.requests === 0
       ? undefined

@@ -1,0 +1,124 @@
+/**
+ * Reads valgrind's callgrind output: the instructions a process executed, in all and per
+ * function, for `npm run bench -- --instructions`.
+ *
+ * Why count instructions at all: on this shared machine two timed rounds a few minutes apart move
+ * by ±20 %, and even loading two builds at once (`--together`) resolves no better than ~3 %.
+ * callgrind counts the instructions a process executes in user space, which does not depend on
+ * what else the machine is doing, so changes of a fraction of a per cent to the gateway's own work
+ * show. It is blind to what costs time without costing instructions (cache misses, the kernel's
+ * side of a syscall), so it complements the timed modes and does not replace them.
+ *
+ * V8's compiled JavaScript has no symbols callgrind can see; with node's `--perf-basic-prof` V8
+ * writes `/tmp/perf-<pid>.map` (start, size and name of each piece of generated code), and
+ * `PerfMap` names the addresses callgrind reports through it.
+ *
+ * The format (valgrind's "Callgrind Format Specification"): `fn=` starts a function, with names
+ * compressed as `(id) name` on first use and `(id)` after; a cost line is a position followed by
+ * one number per event; a `calls=` line announces that the next cost line is the inclusive cost of
+ * a call, which is not the caller's own. Only the first event (Ir, instructions) is read.
+ */
+
+/** One piece of generated code from a perf map. */
+interface MapEntry {
+  readonly start: number;
+  readonly end: number;
+  readonly name: string;
+}
+
+/** V8's `--perf-basic-prof` map: `<hex start> <hex size> <name>` per line. */
+export class PerfMap {
+  readonly #entries: MapEntry[];
+  readonly #starts: number[];
+
+  constructor(text: string) {
+    const entries: MapEntry[] = [];
+    for (const line of text.split('\n')) {
+      const match = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/i.exec(line);
+      if (match === null) continue;
+      const start = Number.parseInt(match[1] ?? '', 16);
+      entries.push({ start, end: start + Number.parseInt(match[2] ?? '', 16), name: match[3] ?? '' });
+    }
+    entries.sort((a, b) => a.start - b.start);
+    this.#entries = entries;
+    this.#starts = entries.map((e) => e.start);
+  }
+
+  /** The name of the code holding `address`; undefined when no entry does. */
+  nameOf(address: number): string | undefined {
+    let low = 0;
+    let high = this.#starts.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const mid = (low + high) >> 1;
+      if ((this.#starts[mid] ?? Infinity) <= address) {
+        found = mid;
+        low = mid + 1;
+      } else {
+        high = mid - 1;
+      }
+    }
+    const entry = this.#entries[found];
+    return entry !== undefined && address < entry.end ? entry.name : undefined;
+  }
+}
+
+export interface CallgrindProfile {
+  /** Instructions executed while collecting (the `totals:` or `summary:` line). */
+  readonly instructions: number;
+  /** Instructions executed in each function itself (not in its callees), by display name. */
+  readonly selfByFunction: ReadonlyMap<string, number>;
+}
+
+/**
+ * A display name: a bare address (callgrind's name for code without a symbol) is looked up in
+ * the perf map, and the parts that differ between two processes of one build are dropped (the
+ * recursion mark `'2`, V8's tier marks), so that the same function has the same name in both.
+ */
+function displayName(raw: string, map: PerfMap | undefined): string {
+  const name = raw.replace(/'\d+$/, '');
+  const address = /^0x([0-9a-f]+)$/i.exec(name);
+  if (address === null) return name;
+  const mapped = map?.nameOf(Number.parseInt(address[1] ?? '', 16));
+  if (mapped === undefined) return '(generated code, unnamed)';
+  // "JS:*'name file:line:col": the tier marks (*, +, ^, ~, ') vary with when V8 optimised.
+  return mapped.replace(/^JS:[*+^~']*/, 'JS ');
+}
+
+/** Parses one callgrind output file (`callgrind.out.<pid>[.<n>]`). */
+export function parseCallgrind(text: string, map?: PerfMap): CallgrindProfile {
+  const names = new Map<string, string>();
+  const self = new Map<string, number>();
+  let fn = '';
+  let callCostNext = false;
+  let summary: number | undefined;
+  let totals: number | undefined;
+  const nameOf = (spec: string): string => {
+    const compressed = /^\((\d+)\)(?: (.*))?$/.exec(spec.trim());
+    if (compressed === null) return displayName(spec.trim(), map);
+    const id = compressed[1] ?? '';
+    if (compressed[2] !== undefined) names.set(id, displayName(compressed[2], map));
+    return names.get(id) ?? `(function ${id})`;
+  };
+  for (const line of text.split('\n')) {
+    if (line.startsWith('fn=')) {
+      fn = nameOf(line.slice(3));
+    } else if (line.startsWith('calls=')) {
+      callCostNext = true;
+    } else if (line.startsWith('summary:')) {
+      summary = Number(line.slice(8).trim().split(/\s+/)[0]);
+    } else if (line.startsWith('totals:')) {
+      totals = Number(line.slice(7).trim().split(/\s+/)[0]);
+    } else if (/^[0-9+*-]/.test(line)) {
+      const cost = Number(line.split(/\s+/)[1] ?? 0);
+      if (callCostNext) callCostNext = false;
+      else self.set(fn, (self.get(fn) ?? 0) + cost);
+    } else if (line.startsWith('cfn=')) {
+      // The callee of the next calls= line. Its cost is counted under its own fn=, but a name
+      // may be given here first (one numbering for fn= and cfn=).
+      nameOf(line.slice(4));
+    }
+  }
+  const counted = [...self.values()].reduce((a, b) => a + b, 0);
+  return { instructions: totals ?? summary ?? counted, selfByFunction: self };
+}

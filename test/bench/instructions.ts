@@ -1,0 +1,203 @@
+/**
+ * `npm run bench -- --instructions`: the instructions the gateway executes per request, counted
+ * by valgrind's callgrind, and which functions execute them. See callgrind.ts for why, and
+ * docs/performance.md ("Counting instructions") for how to read it.
+ *
+ * The gateway runs under `valgrind --tool=callgrind` (some 50 times slower), with node's
+ * `--perf-basic-prof` so its compiled JavaScript can be named. Per scenario: a warm-up of a number
+ * of requests (so that V8 has optimised what it will, however slow the machine), then
+ * callgrind's counters are zeroed (`callgrind_control -z`), a timed load runs, and the counters
+ * are dumped (`callgrind_control -d`); instructions in the dump over the requests the load
+ * generator completed is the cost of one request. With `--compare` both builds run at once, each
+ * with its own load generator: contention changes their speed, not what they execute.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseCallgrind, PerfMap } from './callgrind.ts';
+import { runLoad, type LoadResult } from './load.ts';
+import { checkAnswers, loadSpecOf, type LoadRunContext, type LoadScenario } from './scenarios.ts';
+
+/** The command that runs node under callgrind, dumps into `outDir`. */
+export function callgrindWrap(outDir: string): string[] {
+  return [
+    'valgrind',
+    '--tool=callgrind',
+    // V8 writes code and then runs it: without this valgrind may run stale translations of it.
+    '--smc-check=all-non-file',
+    `--callgrind-out-file=${join(outDir, 'callgrind.out.%p')}`,
+  ];
+}
+
+/** Node flags the measured processes get on top of their own: names for compiled JavaScript. */
+export const INSTRUCTION_NODE_FLAGS: readonly string[] = ['--perf-basic-prof'];
+
+/** Why `--instructions` cannot run here, or undefined when it can. */
+export function instructionsUnavailable(): string | undefined {
+  for (const tool of ['valgrind', 'callgrind_control']) {
+    try {
+      execFileSync(tool, ['--version'], { stdio: 'ignore' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        return `--instructions needs valgrind (${tool} is not on the PATH; Debian: apt-get install valgrind)`;
+      }
+    }
+  }
+  return undefined;
+}
+
+function callgrindControl(flag: '-z' | '-d', pid: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // callgrind_control finds the process by a FIFO named after its pid, user and host; HOST
+    // is part of that name, and a HOST other than the target's would miss it.
+    const env = { ...process.env };
+    delete env['HOST'];
+    execFile('callgrind_control', [flag, String(pid)], { env }, (error, stdout, stderr) => {
+      if (error !== null || /error|cannot|no .*found/i.test(stderr + stdout)) {
+        reject(new Error(`callgrind_control ${flag} ${pid} failed: ${stderr || stdout || error?.message}`));
+      } else {
+        resolve();
+      }
+    });
+  });
+}
+
+/** The newest dump of `pid` in `outDir` (`callgrind.out.<pid>.<n>`, n counting up). */
+async function latestDump(outDir: string, pid: number): Promise<string> {
+  const prefix = `callgrind.out.${pid}.`;
+  const parts = (await readdir(outDir))
+    .filter((f) => f.startsWith(prefix))
+    .map((f) => Number(f.slice(prefix.length)))
+    .filter(Number.isInteger)
+    .sort((a, b) => a - b);
+  const last = parts.at(-1);
+  if (last === undefined) throw new Error(`callgrind wrote no dump for ${pid} in ${outDir}`);
+  return join(outDir, `${prefix}${last}`);
+}
+
+export interface InstructionMeasurement {
+  readonly scenario: string;
+  readonly load: LoadResult;
+  readonly instructionsPerRequest: number;
+  /** Instructions per request executed in each function itself (not in what it calls). */
+  readonly selfPerRequest: ReadonlyMap<string, number>;
+}
+
+/** Seconds per warm-up load; loads repeat until the warm-up's requests are done. */
+const WARMUP_STEP_SECONDS = 10;
+
+/** One process under callgrind and how to load it. */
+export interface CountedProcess {
+  readonly pid: number;
+  readonly ctx: LoadRunContext;
+}
+
+async function readProfile(outDir: string, pid: number, requests: number) {
+  const text = await readFile(await latestDump(outDir, pid), 'utf8');
+  const mapFile = `/tmp/perf-${pid}.map`;
+  let map: PerfMap | undefined;
+  try {
+    map = new PerfMap(await readFile(mapFile, 'utf8'));
+  } catch {
+    map = undefined; // Without names the totals still hold.
+  }
+  await rm(mapFile, { force: true });
+  const profile = parseCallgrind(text, map);
+  const selfPerRequest = new Map([...profile.selfByFunction].map(([name, n]) => [name, n / requests]));
+  return { instructionsPerRequest: profile.instructions / requests, selfPerRequest };
+}
+
+/**
+ * Measures scenario `s` on every process at once: warm-up load on each, counters zeroed, timed
+ * load on each, counters dumped and read.
+ */
+export async function countInstructions(
+  s: LoadScenario,
+  processes: readonly CountedProcess[],
+  outDir: string,
+  warmupRequests: number,
+): Promise<InstructionMeasurement[]> {
+  const runs = processes.map((p) => ({ ...p, spec: loadSpecOf(s, p.ctx) }));
+  // Warm-up by requests, not seconds: V8 optimises a function after so many calls, and under
+  // valgrind how many requests a second get through depends on the machine.
+  await Promise.all(
+    runs.map(async (r) => {
+      for (let done = 0; done < warmupRequests;) {
+        done += (await runLoad(r.ctx.tool, { ...r.spec, durationSeconds: WARMUP_STEP_SECONDS })).requests;
+      }
+    }),
+  );
+  for (const r of runs) await callgrindControl('-z', r.pid);
+  const loads = await Promise.all(
+    runs.map(async (r) => ({
+      r,
+      load: await runLoad(r.ctx.tool, { ...r.spec, durationSeconds: r.ctx.durationSeconds }),
+    })),
+  );
+  for (const r of runs) await callgrindControl('-d', r.pid);
+  return Promise.all(
+    loads.map(async ({ r, load }) => {
+      checkAnswers(s, load);
+      if (load.requests === 0) throw new Error(`${s.id}: no request completed under valgrind`);
+      return { scenario: s.id, load, ...(await readProfile(outDir, r.pid, load.requests)) };
+    }),
+  );
+}
+
+const count = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+/**
+ * The table of instructions per request and, per scenario, where they go: with a baseline, the
+ * functions whose counts differ most between the builds; without one, the biggest.
+ */
+export function formatInstructions(
+  rows: readonly { readonly candidate: InstructionMeasurement; readonly baseline?: InstructionMeasurement }[],
+  labels: { readonly candidate: string; readonly baseline: string },
+  top = 25,
+): string {
+  const out: string[] = [
+    'Instructions per request (valgrind callgrind: user space only, the kernel is not counted)',
+    '',
+  ];
+  const compared = rows.some((r) => r.baseline !== undefined);
+  out.push(
+    compared
+      ? `${'scenario'.padEnd(16)} ${labels.candidate.padStart(14)} ${labels.baseline.padStart(14)}  ratio   requests`
+      : `${'scenario'.padEnd(16)} ${labels.candidate.padStart(14)}  requests`,
+  );
+  for (const { candidate: c, baseline: b } of rows) {
+    out.push(
+      b === undefined
+        ? `${c.scenario.padEnd(16)} ${count(c.instructionsPerRequest).padStart(14)}  ${count(c.load.requests)}`
+        : `${c.scenario.padEnd(16)} ${count(c.instructionsPerRequest).padStart(14)} ${count(b.instructionsPerRequest).padStart(14)}  ${(c.instructionsPerRequest / b.instructionsPerRequest).toFixed(3)}×  ${count(c.load.requests)} / ${count(b.load.requests)}`,
+    );
+  }
+  for (const { candidate: c, baseline: b } of rows) {
+    out.push('');
+    if (b === undefined) {
+      out.push(`${c.scenario}: the ${top} functions executing the most instructions per request`);
+      const sorted = [...c.selfPerRequest].sort((x, y) => y[1] - x[1]).slice(0, top);
+      for (const [name, n] of sorted) {
+        out.push(
+          `  ${count(n).padStart(8)}  ${((100 * n) / c.instructionsPerRequest).toFixed(1).padStart(5)} %  ${name}`,
+        );
+      }
+      continue;
+    }
+    out.push(
+      `${c.scenario}: the ${top} functions whose instructions per request differ most (this build − baseline)`,
+    );
+    const names = new Set([...c.selfPerRequest.keys(), ...b.selfPerRequest.keys()]);
+    const diffs = [...names]
+      .map((name) => ({ name, c: c.selfPerRequest.get(name) ?? 0, b: b.selfPerRequest.get(name) ?? 0 }))
+      .sort((x, y) => Math.abs(y.c - y.b) - Math.abs(x.c - x.b))
+      .slice(0, top);
+    for (const d of diffs) {
+      const delta = d.c - d.b;
+      out.push(
+        `  ${((delta > 0 ? '+' : '') + count(delta)).padStart(8)}  ${count(d.c).padStart(8)} ${count(d.b).padStart(8)}  ${d.name}`,
+      );
+    }
+  }
+  return out.join('\n');
+}
