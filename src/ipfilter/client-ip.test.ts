@@ -65,3 +65,19 @@ describe('createClientIpResolver', () => {
     );
   });
 });
+
+describe('createClientIpResolver, peers in turn', () => {
+  it('writes each peer canonically when peers alternate, repeat or cannot be read', () => {
+    const resolve = createClientIpResolver([]);
+    const peers: [string, string][] = [
+      ['::ffff:10.0.0.1', '10.0.0.1'],
+      ['::ffff:10.0.0.1', '10.0.0.1'],
+      ['2001:DB8:0:0::1', '2001:db8::1'],
+      ['10.0.0.2', '10.0.0.2'],
+      ['not an address', 'not an address'],
+      ['::ffff:10.0.0.1', '10.0.0.1'],
+    ];
+    for (const [peer, expected] of [...peers, ...peers.reverse()])
+      assert.equal(resolve(peer, undefined), expected);
+  });
+});

@@ -17,9 +17,17 @@ export type ClientIpResolver = (
 ) => string;
 
 /** Canonical text of an address (`::ffff:127.0.0.1` → `127.0.0.1`), or the input if unparsable. */
+// The last peer address `canonical` wrote, and how (see parseIpAgain for why).
+let lastPeer: string | undefined;
+let lastCanonical = '';
+
 function canonical(text: string): string {
-  const address = parseIp(text);
-  return address === undefined ? text : formatIp(address);
+  if (text !== lastPeer) {
+    const address = parseIp(text);
+    lastCanonical = address === undefined ? text : formatIp(address);
+    lastPeer = text;
+  }
+  return lastCanonical;
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatIp, parseIp } from './ip-address.ts';
+import { formatIp, parseIp, parseIpAgain } from './ip-address.ts';
 
 describe('parseIp', () => {
   it('parses IPv4 dotted quads to uint32 numbers', () => {
@@ -82,5 +82,21 @@ describe('formatIp', () => {
       assert.ok(address, input);
       assert.equal(formatIp(address), expected);
     }
+  });
+});
+
+describe('parseIpAgain', () => {
+  it('gives what parseIp gives, whether the text repeats or alternates', () => {
+    const texts = [
+      '10.0.0.1',
+      '10.0.0.1',
+      '::ffff:10.0.0.2',
+      '2001:db8::1',
+      '2001:db8::1',
+      'nonsense',
+      '10.0.0.1',
+    ];
+    for (const text of [...texts, ...texts.reverse()])
+      assert.deepEqual(parseIpAgain(text), parseIp(text), text);
   });
 });

@@ -132,3 +132,22 @@ describe('compileIpFilter', () => {
     assert.throws(() => compileIpFilter({ action: 'allow', addresses: ['10.0.0.1/8'] }), ConfigError);
   });
 });
+
+describe('compileIpFilter, addresses in turn', () => {
+  it('decides each address on its own when addresses alternate between filters and calls', () => {
+    const allow = compileIpFilter({ action: 'allow', addresses: ['10.0.0.0/8'] });
+    const forbid = compileIpFilter({ action: 'forbid', addresses: ['10.0.0.0/8'] });
+    const cases: [string, boolean][] = [
+      ['10.1.2.3', true],
+      ['10.1.2.3', true],
+      ['11.0.0.1', false],
+      ['::ffff:10.9.9.9', true],
+      ['garbage', false],
+      ['10.1.2.3', true],
+    ];
+    for (const [ip, inside] of [...cases, ...cases.reverse()]) {
+      assert.equal(allow.allows(ip), inside, `allow ${ip}`);
+      assert.equal(forbid.allows(ip), ip !== 'garbage' && !inside, `forbid ${ip}`);
+    }
+  });
+});

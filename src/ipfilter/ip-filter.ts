@@ -6,7 +6,7 @@
 import IPCIDR from 'ip-cidr';
 import { ConfigError } from '../errors.ts';
 import type { TraceSink } from '../policy/trace.ts';
-import { formatIp, parseIp } from './ip-address.ts';
+import { formatIp, parseIp, parseIpAgain } from './ip-address.ts';
 import type { IpAddress } from './ip-address.ts';
 
 /** One entry of `ipFilter.addresses` as written in a policy. */
@@ -167,7 +167,7 @@ export function compileIpFilter(spec: IpFilterSpec): IpFilter {
   return Object.freeze({
     action,
     allows(ip: string, trace?: TraceSink): boolean {
-      const address = parseIp(ip);
+      const address = parseIpAgain(ip);
       if (address === undefined) {
         trace?.step({
           stage: 'ip',
