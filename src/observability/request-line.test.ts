@@ -92,6 +92,61 @@ describe('request line writer', () => {
     assert.doesNotMatch(b, /"reason"/);
   });
 
+  it('escapes every string field as pino does, whatever it holds and wherever', async () => {
+    // Each character JSON escapes (or must keep), at the start, middle and end of a field. A lone
+    // surrogate is the one difference: pino writes it raw (it becomes U+FFFD in UTF-8, the
+    // character is lost), the writer escapes it as JSON.stringify does, so it parses back.
+    const awkward = [
+      '"',
+      '\\',
+      '\u0000',
+      '\u001f',
+      '\n',
+      '\ud83d\ude00',
+      '\u2028',
+      'ü',
+      '\u007f',
+      ' ',
+      '\ud800',
+      '\udfff',
+    ];
+    for (const c of awkward) {
+      const lone = c.length === 1 && c >= '\ud800' && c <= '\udfff';
+      for (const at of [
+        (v: string) => c + v,
+        (v: string) => v.slice(0, 2) + c + v.slice(2),
+        (v: string) => v + c,
+      ]) {
+        const line: RequestLine = {
+          ...FULL,
+          reqId: at('r-1'),
+          method: at('GET'),
+          path: at('/p'),
+          route: at('route'),
+          reason: at('upstream_timeout'),
+          clientIp: at('10.0.0.7'),
+          sub: at('sub'),
+          clientId: at('client'),
+        };
+        const [a, b] = await both(line, 'info');
+        if (!lone) assert.equal(b, a, `the character ${JSON.stringify(c)}`);
+        const parsed = JSON.parse(b) as Record<string, unknown>;
+        for (const key of [
+          'reqId',
+          'method',
+          'path',
+          'route',
+          'reason',
+          'clientIp',
+          'sub',
+          'clientId',
+        ] as const) {
+          assert.equal(parsed[key], line[key], `${key} with ${JSON.stringify(c)} parses back`);
+        }
+      }
+    }
+  });
+
   it('matches pino for a refusal line and at level error', async () => {
     sameLine(...(await both(REFUSED, 'info')));
     sameLine(

@@ -74,14 +74,25 @@ function madeByCreateLogger(logger: Logger): boolean {
   return false;
 }
 
-// What JSON.stringify would escape: controls, quote, backslash, and surrogates (a lone one is
-// written as \uXXXX). Testing for it first and quoting by hand costs half of calling
-// JSON.stringify on the usual plain id, method, path and address.
-// eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+/**
+ * Whether JSON.stringify would write `value` as it is between quotes: no controls, quote,
+ * backslash or surrogate (a lone one is written as \uXXXX). Testing first and quoting by hand
+ * costs half of calling JSON.stringify on the usual plain id, method, path and address. A loop
+ * rather than a regular expression: the loop is compiled into the writer, where each `test` was a
+ * call through two builtins into the expression's own code, ~340 instructions for a short field
+ * (valgrind's count), and more code for the processor to keep at hand per request.
+ */
+function plain(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return true;
+}
 
-function str(value: string): string {
-  return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : '"' + value + '"';
+/** `,"key":` and the value as JSON; `opening` is `,"key":"` (one concatenation fewer). */
+function field(opening: string, value: string): string {
+  return plain(value) ? opening + value + '"' : opening.slice(0, -1) + JSON.stringify(value);
 }
 
 function num(value: number): string {
@@ -142,16 +153,16 @@ export function requestLogWriter(logger: Logger): RequestLogWriter {
     // The same order pino writes: level, time, bindings, the object's defined keys, msg.
     // Bindings are read each time: `setBindings` may change them.
     let out = (prefixes[value] ?? '') + time() + get<string>(logger, CHINDINGS);
-    out += ',"reqId":' + str(line.reqId) + ',"method":' + str(line.method);
-    if (line.path !== undefined) out += ',"path":' + str(line.path);
-    if (line.route !== undefined) out += ',"route":' + str(line.route);
+    out += field(',"reqId":"', line.reqId) + field(',"method":"', line.method);
+    if (line.path !== undefined) out += field(',"path":"', line.path);
+    if (line.route !== undefined) out += field(',"route":"', line.route);
     out += ',"decision":"' + line.decision + '"';
-    if (line.reason !== undefined) out += ',"reason":' + str(line.reason);
+    if (line.reason !== undefined) out += field(',"reason":"', line.reason);
     out += ',"status":' + int(line.status) + ',"ms":' + int(line.ms);
     if (line.upstreamMs !== undefined) out += ',"upstreamMs":' + millis(line.upstreamMs);
-    out += ',"clientIp":' + str(line.clientIp);
-    if (line.sub !== undefined) out += ',"sub":' + str(line.sub);
-    if (line.clientId !== undefined) out += ',"clientId":' + str(line.clientId);
+    out += field(',"clientIp":"', line.clientIp);
+    if (line.sub !== undefined) out += field(',"sub":"', line.sub);
+    if (line.clientId !== undefined) out += field(',"clientId":"', line.clientId);
     stream.write(out + ',"msg":"request"}\n');
   };
 }
