@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { TokenKeyMemo } from '../auth/verified-token-cache.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Forwarder } from '../proxy/forward.ts';

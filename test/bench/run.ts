@@ -196,7 +196,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
       const rows: InstructionRow[] = [];
       for (const scenario of LOAD_SCENARIOS.filter((s) => options.only.includes(s.id))) {
         log(
-          `instructions: ${scenario.title} (${options.warmupSeconds} s warm-up, ${options.durationSeconds} s counted)`,
+          `instructions: ${scenario.title} (${options.warmupRequests} requests of warm-up, ${options.durationSeconds} s counted)`,
         );
         const processes = [{ pid: gateway.pid, ctx }];
         if (other !== undefined) {
