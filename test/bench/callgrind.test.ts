@@ -66,6 +66,12 @@ describe('callgrind output', () => {
     assert.equal(profile.selfByFunction.get('(generated code, unnamed)'), 1600);
   });
 
+  it('leaves a build directory out of JavaScript names, so two builds name one function alike', () => {
+    const profile = parseCallgrind(DUMP, new PerfMap(MAP), ['file:///x/']);
+    assert.equal(profile.selfByFunction.get('JS writeRequestLine request-line.js:98:37'), 800);
+    assert.equal(profile.selfByFunction.get('JS parseIp ip-address.js:20:24'), 400);
+  });
+
   it('finds the code holding an address, and nothing between or past the entries', () => {
     const map = new PerfMap(MAP);
     assert.match(map.nameOf(0x281ace00) ?? '', /writeRequestLine/);

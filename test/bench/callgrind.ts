@@ -75,18 +75,25 @@ export interface CallgrindProfile {
  * the perf map, and the parts that differ between two processes of one build are dropped (the
  * recursion mark `'2`, V8's tier marks), so that the same function has the same name in both.
  */
-function displayName(raw: string, map: PerfMap | undefined): string {
+function displayName(raw: string, map: PerfMap | undefined, strip: readonly string[]): string {
   const name = raw.replace(/'\d+$/, '');
   const address = /^0x([0-9a-f]+)$/i.exec(name);
   if (address === null) return name;
   const mapped = map?.nameOf(Number.parseInt(address[1] ?? '', 16));
   if (mapped === undefined) return '(generated code, unnamed)';
   // "JS:*'name file:line:col": the tier marks (*, +, ^, ~, ') vary with when V8 optimised.
-  return mapped.replace(/^JS:[*+^~']*/, 'JS ');
+  let shown = mapped.replace(/^JS:[*+^~']*/, 'JS ');
+  for (const prefix of strip) shown = shown.replace(prefix, '');
+  return shown;
 }
 
-/** Parses one callgrind output file (`callgrind.out.<pid>[.<n>]`). */
-export function parseCallgrind(text: string, map?: PerfMap): CallgrindProfile {
+/**
+ * Parses one callgrind output file (`callgrind.out.<pid>[.<n>]`).
+ *
+ * @param strip - Prefixes left out of JavaScript names, e.g. the build's directory as a file URL,
+ *   so that one function has one name in two builds.
+ */
+export function parseCallgrind(text: string, map?: PerfMap, strip: readonly string[] = []): CallgrindProfile {
   const names = new Map<string, string>();
   const self = new Map<string, number>();
   let fn = '';
@@ -95,9 +102,9 @@ export function parseCallgrind(text: string, map?: PerfMap): CallgrindProfile {
   let totals: number | undefined;
   const nameOf = (spec: string): string => {
     const compressed = /^\((\d+)\)(?: (.*))?$/.exec(spec.trim());
-    if (compressed === null) return displayName(spec.trim(), map);
+    if (compressed === null) return displayName(spec.trim(), map, strip);
     const id = compressed[1] ?? '';
-    if (compressed[2] !== undefined) names.set(id, displayName(compressed[2], map));
+    if (compressed[2] !== undefined) names.set(id, displayName(compressed[2], map, strip));
     return names.get(id) ?? `(function ${id})`;
   };
   for (const line of text.split('\n')) {

@@ -4,16 +4,18 @@
  * docs/performance.md ("Counting instructions") for how to read it.
  *
  * The gateway runs under `valgrind --tool=callgrind` (some 50 times slower), with node's
- * `--perf-basic-prof` so its compiled JavaScript can be named. Per scenario: a warm-up of a number
- * of requests (so that V8 has optimised what it will, however slow the machine), then
- * callgrind's counters are zeroed (`callgrind_control -z`), a timed load runs, and the counters
- * are dumped (`callgrind_control -d`); instructions in the dump over the requests the load
- * generator completed is the cost of one request. With `--compare` both builds run at once, each
+ * `--perf-basic-prof` so its compiled JavaScript can be named. First every scenario is run for a
+ * number of requests, so that V8 has compiled and optimised all of the paths before anything is
+ * counted (its compiler's work would count too). Then per scenario: a shorter warm-up, callgrind's
+ * counters zeroed (`callgrind_control -z`), a timed load, the counters dumped
+ * (`callgrind_control -d`); instructions in the dump over the requests the load generator
+ * completed is the cost of one request. With `--compare` both builds run at once, each
  * with its own load generator: contention changes their speed, not what they execute.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseCallgrind, PerfMap } from './callgrind.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { checkAnswers, loadSpecOf, type LoadRunContext, type LoadScenario } from './scenarios.ts';
@@ -83,65 +85,101 @@ export interface InstructionMeasurement {
   readonly selfPerRequest: ReadonlyMap<string, number>;
 }
 
-/** Seconds per warm-up load; loads repeat until the warm-up's requests are done. */
-const WARMUP_STEP_SECONDS = 10;
-
 /** One process under callgrind and how to load it. */
 export interface CountedProcess {
   readonly pid: number;
   readonly ctx: LoadRunContext;
+  /** The build it runs (its dist/), left out of the names of its functions. */
+  readonly dist: string;
 }
 
-async function readProfile(outDir: string, pid: number, requests: number) {
-  const text = await readFile(await latestDump(outDir, pid), 'utf8');
-  const mapFile = `/tmp/perf-${pid}.map`;
-  let map: PerfMap | undefined;
-  try {
-    map = new PerfMap(await readFile(mapFile, 'utf8'));
-  } catch {
-    map = undefined; // Without names the totals still hold.
-  }
-  await rm(mapFile, { force: true });
-  const profile = parseCallgrind(text, map);
-  const selfPerRequest = new Map([...profile.selfByFunction].map(([name, n]) => [name, n / requests]));
-  return { instructionsPerRequest: profile.instructions / requests, selfPerRequest };
+/** A scenario counted on one process, read once the process has stopped (`readCount`). */
+export interface PendingCount {
+  readonly scenario: string;
+  readonly load: LoadResult;
+  readonly dump: string;
+  readonly process: CountedProcess;
+}
+
+/** Seconds per warm-up load; loads repeat until the warm-up's requests are done. */
+const WARMUP_STEP_SECONDS = 10;
+
+/**
+ * `requests` requests of scenario `s` on every process at once, counted by the load generator.
+ * By requests, not seconds: V8 optimises a function after so many calls, and under valgrind how
+ * many requests a second get through depends on the machine.
+ */
+export async function warmUp(
+  s: LoadScenario,
+  processes: readonly CountedProcess[],
+  requests: number,
+): Promise<void> {
+  await Promise.all(
+    processes.map(async (p) => {
+      const spec = loadSpecOf(s, p.ctx);
+      for (let done = 0; done < requests;) {
+        done += (await runLoad(p.ctx.tool, { ...spec, durationSeconds: WARMUP_STEP_SECONDS })).requests;
+      }
+    }),
+  );
 }
 
 /**
- * Measures scenario `s` on every process at once: warm-up load on each, counters zeroed, timed
- * load on each, counters dumped and read.
+ * Counts scenario `s` on every process at once: counters zeroed, a timed load on each, counters
+ * dumped. Warm the processes up first (`warmUp`).
  */
 export async function countInstructions(
   s: LoadScenario,
   processes: readonly CountedProcess[],
   outDir: string,
-  warmupRequests: number,
-): Promise<InstructionMeasurement[]> {
-  const runs = processes.map((p) => ({ ...p, spec: loadSpecOf(s, p.ctx) }));
-  // Warm-up by requests, not seconds: V8 optimises a function after so many calls, and under
-  // valgrind how many requests a second get through depends on the machine.
-  await Promise.all(
-    runs.map(async (r) => {
-      for (let done = 0; done < warmupRequests;) {
-        done += (await runLoad(r.ctx.tool, { ...r.spec, durationSeconds: WARMUP_STEP_SECONDS })).requests;
-      }
-    }),
-  );
-  for (const r of runs) await callgrindControl('-z', r.pid);
+): Promise<PendingCount[]> {
+  for (const p of processes) await callgrindControl('-z', p.pid);
   const loads = await Promise.all(
-    runs.map(async (r) => ({
-      r,
-      load: await runLoad(r.ctx.tool, { ...r.spec, durationSeconds: r.ctx.durationSeconds }),
+    processes.map(async (p) => ({
+      process: p,
+      load: await runLoad(p.ctx.tool, { ...loadSpecOf(s, p.ctx), durationSeconds: p.ctx.durationSeconds }),
     })),
   );
-  for (const r of runs) await callgrindControl('-d', r.pid);
-  return Promise.all(
-    loads.map(async ({ r, load }) => {
-      checkAnswers(s, load);
-      if (load.requests === 0) throw new Error(`${s.id}: no request completed under valgrind`);
-      return { scenario: s.id, load, ...(await readProfile(outDir, r.pid, load.requests)) };
-    }),
-  );
+  for (const p of processes) await callgrindControl('-d', p.pid);
+  const counted: PendingCount[] = [];
+  for (const { process, load } of loads) {
+    checkAnswers(s, load);
+    if (load.requests === 0) throw new Error(`${s.id}: no request completed under valgrind`);
+    counted.push({ scenario: s.id, load, process, dump: await latestDump(outDir, process.pid) });
+  }
+  return counted;
+}
+
+/**
+ * Reads counts once their processes have exited: V8 buffers its perf map and writes the last of
+ * it (the code optimised last, the hot path's) only on the way out. Removes the map afterwards.
+ */
+export async function readCounts(counts: readonly PendingCount[]): Promise<InstructionMeasurement[]> {
+  const maps = new Map<number, PerfMap | undefined>();
+  for (const { process } of counts) {
+    if (maps.has(process.pid)) continue;
+    const mapFile = `/tmp/perf-${process.pid}.map`;
+    try {
+      maps.set(process.pid, new PerfMap(await readFile(mapFile, 'utf8')));
+    } catch {
+      maps.set(process.pid, undefined); // Without names the totals still hold.
+    }
+    await rm(mapFile, { force: true });
+  }
+  const measured: InstructionMeasurement[] = [];
+  for (const c of counts) {
+    const profile = parseCallgrind(await readFile(c.dump, 'utf8'), maps.get(c.process.pid), [
+      pathToFileURL(c.process.dist).href + '/',
+    ]);
+    const requests = c.load.requests;
+    measured.push({
+      scenario: c.scenario,
+      load: c.load,
+      instructionsPerRequest: profile.instructions / requests,
+      selfPerRequest: new Map([...profile.selfByFunction].map(([name, n]) => [name, n / requests])),
+    });
+  }
+  return measured;
 }
 
 const count = (n: number): string => Math.round(n).toLocaleString('en-US');

@@ -96,8 +96,9 @@ per scenario with the ratio to direct, the 100 MB streaming results and the issu
                          that differ most. Unaffected by the machine's load, blind to cache
                          misses and the kernel. Defaults here: --only ${INSTRUCTION_SCENARIOS.join(',')},
                          --connections 4, --duration 20 (valgrind runs ~50x slower)
-  --warmup-requests N    with --instructions: requests per scenario before counting starts
-                         (default 8000: V8 has optimised the request path by then)
+  --warmup-requests N    with --instructions: requests of each scenario before any is counted
+                         (so V8 has optimised every path), and a quarter as many again
+                         before each count (default 8000)
 `;
 
 function positive(name: string, text: string | undefined, fallback: number): number {

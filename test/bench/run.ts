@@ -30,7 +30,11 @@ import {
   formatInstructions,
   INSTRUCTION_NODE_FLAGS,
   instructionsUnavailable,
+  readCounts,
+  warmUp,
+  type CountedProcess,
   type InstructionMeasurement,
+  type PendingCount,
 } from './instructions.ts';
 import { evaluateTargets, formatReport, type BenchReport } from './report.ts';
 import {
@@ -192,26 +196,41 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
       cpu: placement.loadgen,
     };
     if (options.instructions) {
-      const other = baseline;
-      const rows: InstructionRow[] = [];
-      for (const scenario of LOAD_SCENARIOS.filter((s) => options.only.includes(s.id))) {
-        log(
-          `instructions: ${scenario.title} (${options.warmupRequests} requests of warm-up, ${options.durationSeconds} s counted)`,
-        );
-        const processes = [{ pid: gateway.pid, ctx }];
-        if (other !== undefined) {
-          processes.push({
-            pid: other.pid,
-            ctx: { ...ctx, baseUrl: { upstream, gateway: other.url }, gatewayPid: other.pid },
-          });
-        }
-        const [candidate, base] = await countInstructions(scenario, processes, work, options.warmupRequests);
+      const processes: CountedProcess[] = [
+        {
+          pid: gateway.pid,
+          ctx,
+          dist: options.dist === undefined ? join(REPO, 'dist') : resolve(options.dist),
+        },
+      ];
+      if (baseline !== undefined && options.compare !== undefined) {
+        const ctxOf = { ...ctx, baseUrl: { upstream, gateway: baseline.url }, gatewayPid: baseline.pid };
+        processes.push({ pid: baseline.pid, ctx: ctxOf, dist: resolve(options.compare) });
+      }
+      const scenarios = LOAD_SCENARIOS.filter((s) => options.only.includes(s.id));
+      // Every path compiled and optimised before anything is counted.
+      for (const scenario of scenarios) {
+        log(`warm-up: ${scenario.title}, ${options.warmupRequests} requests`);
+        await warmUp(scenario, processes, options.warmupRequests);
+      }
+      const pending: PendingCount[] = [];
+      for (const scenario of scenarios) {
+        log(`instructions: ${scenario.title} (${options.durationSeconds} s counted)`);
+        await warmUp(scenario, processes, Math.ceil(options.warmupRequests / 4));
+        pending.push(...(await countInstructions(scenario, processes, work)));
+      }
+      // V8 writes the rest of its perf map (the names of the code optimised last) as it exits.
+      await baseline?.stop();
+      await gateway.stop();
+      const counts = await readCounts(pending);
+      const rows: InstructionRow[] = scenarios.map((scenario) => {
+        const [candidate, base] = counts.filter((c) => c.scenario === scenario.id);
         if (candidate === undefined) throw new Error(`${scenario.id}: nothing was counted`);
         log(
-          `  ${Math.round(candidate.instructionsPerRequest)} instructions/request${base === undefined ? '' : `, baseline ${Math.round(base.instructionsPerRequest)}`}`,
+          `${scenario.id}: ${Math.round(candidate.instructionsPerRequest)} instructions/request${base === undefined ? '' : `, baseline ${Math.round(base.instructionsPerRequest)}`}`,
         );
-        rows.push(base === undefined ? { candidate } : { candidate, baseline: base });
-      }
+        return base === undefined ? { candidate } : { candidate, baseline: base };
+      });
       return { instructions: rows };
     }
     if (baseline !== undefined) {
