@@ -147,6 +147,23 @@ describe('request line writer', () => {
     }
   });
 
+  it('escapes a field that alone needs it, whichever field that is', async () => {
+    const keys = ['reqId', 'method', 'path', 'route', 'reason', 'clientIp', 'sub', 'clientId'] as const;
+    for (const key of keys) {
+      for (const c of ['"', '\\', '\n']) {
+        // FULL's path needs escaping itself; here every other field is plain.
+        const line: RequestLine = {
+          ...FULL,
+          path: '/api/v1/echo',
+          reason: 'upstream_timeout',
+          [key]: `a${c}b`,
+        };
+        const [a, b] = await both(line, 'info');
+        assert.equal(b, a, `${key} holding ${JSON.stringify(c)}`);
+      }
+    }
+  });
+
   it('matches pino for a refusal line and at level error', async () => {
     sameLine(...(await both(REFUSED, 'info')));
     sameLine(
