@@ -31,8 +31,20 @@ export function callgrindWrap(outDir: string): string[] {
   ];
 }
 
-/** Node flags the measured processes get on top of their own: names for compiled JavaScript. */
-export const INSTRUCTION_NODE_FLAGS: readonly string[] = ['--perf-basic-prof'];
+/**
+ * Node flags the measured processes get on top of their own:
+ * - `--perf-basic-prof`: names for the compiled JavaScript;
+ * - a young generation of a fixed size, the size V8 grows it to under real load (16 MB a
+ *   semi-space on 64-bit). V8 sizes it from the allocation rate, and at valgrind's speed it may
+ *   leave it small in one process and grow it in the other: in one A/B the baseline's collections
+ *   cost ~1,000 instructions a request in root scanning alone and the candidate's 4,100 (four
+ *   times as many collections), which swamped the change being measured.
+ */
+export const INSTRUCTION_NODE_FLAGS: readonly string[] = [
+  '--perf-basic-prof',
+  '--min-semi-space-size=16',
+  '--max-semi-space-size=16',
+];
 
 /** Why `--instructions` cannot run here, or undefined when it can. */
 export function instructionsUnavailable(): string | undefined {
