@@ -99,8 +99,9 @@ const MILLIS: readonly string[] = Array.from({ length: 1000 }, (_, n) => String(
  * its second, formatted when the second changes, and its millisecond from a table.
  *
  * Why not `toISOString` once per millisecond, as before: V8 formats a date through `vsnprintf` in
- * C++, ~7,000 instructions a call (valgrind's count), and at a few thousand lines a second most
- * milliseconds get a line of their own (docs/performance.md, "Ninth session").
+ * C++, ~7,000 instructions a call (valgrind's count), and a busy gateway logs in nearly every
+ * millisecond, so it paid that a thousand times a second; now a change of second costs one call
+ * and a change of millisecond one concatenation (docs/performance.md, "Ninth session").
  */
 export class IsoTime {
   #second = NaN;

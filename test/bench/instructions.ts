@@ -62,11 +62,9 @@ export function instructionsUnavailable(): string | undefined {
 
 function callgrindControl(flag: '-z' | '-d', pid: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    // callgrind_control finds the process by a FIFO named after its pid, user and host; HOST
-    // is part of that name, and a HOST other than the target's would miss it.
-    const env = { ...process.env };
-    delete env['HOST'];
-    execFile('callgrind_control', [flag, String(pid)], { env }, (error, stdout, stderr) => {
+    // callgrind_control finds the process by a FIFO named after its pid, user and HOST, each as
+    // the process's environment has them: the gateway inherits this environment, so they match.
+    execFile('callgrind_control', [flag, String(pid)], (error, stdout, stderr) => {
       if (error !== null || /error|cannot|no .*found/i.test(stderr + stdout)) {
         reject(new Error(`callgrind_control ${flag} ${pid} failed: ${stderr || stdout || error?.message}`));
       } else {
