@@ -5,6 +5,7 @@
  * the gateway does. Every refusal is a thrown GatewayError with a stable code.
  */
 import { GatewayError } from '../errors.ts';
+import { rememberLast } from '../remember-last.ts';
 import { authenticateNow, type Principal } from '../auth/authenticate.ts';
 import type { IssuerRegistry } from '../auth/issuer-registry.ts';
 import type { TokenKeyMemo } from '../auth/verified-token-cache.ts';
@@ -44,20 +45,14 @@ export interface Decision {
   readonly principal: Principal | undefined;
 }
 
-// The last authority `hostOnly` read, and what it gave: every request on a connection, and most
-// requests to a gateway, name the same host, and lower-casing it and finding its port (a call into
-// V8's C++ for lastIndexOf) cost ~700 instructions a request (valgrind's count).
-let lastAuthority = '';
-let lastHost: string | undefined;
+// Kept while it repeats (`rememberLast`): every request on a connection names the same host, and
+// lower-casing it and finding its port (V8 runs lastIndexOf in C++) cost ~700 instructions.
+const hostOfLast = rememberLast(hostOf);
 
 /** Lower-case host without port; `[v6]:port` keeps the brackets' content. */
 export function hostOnly(authority: string | undefined): string | undefined {
   if (authority === undefined || authority === '') return undefined;
-  if (authority !== lastAuthority) {
-    lastHost = hostOf(authority);
-    lastAuthority = authority;
-  }
-  return lastHost;
+  return hostOfLast(authority);
 }
 
 function hostOf(authority: string): string {

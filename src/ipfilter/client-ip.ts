@@ -6,6 +6,7 @@
  * claim to have received the connection from somewhere else.
  */
 import { ConfigError } from '../errors.ts';
+import { rememberLast } from '../remember-last.ts';
 import { formatIp, parseIp } from './ip-address.ts';
 import { compileIpFilter } from './ip-filter.ts';
 import type { IpFilter } from './ip-filter.ts';
@@ -17,18 +18,11 @@ export type ClientIpResolver = (
 ) => string;
 
 /** Canonical text of an address (`::ffff:127.0.0.1` → `127.0.0.1`), or the input if unparsable. */
-// The last peer address `canonical` wrote, and how (see parseIpAgain for why).
-let lastPeer: string | undefined;
-let lastCanonical = '';
-
-function canonical(text: string): string {
-  if (text !== lastPeer) {
-    const address = parseIp(text);
-    lastCanonical = address === undefined ? text : formatIp(address);
-    lastPeer = text;
-  }
-  return lastCanonical;
-}
+// The peer's address written canonically, kept while it repeats (`rememberLast`).
+const canonical = rememberLast((text: string): string => {
+  const address = parseIp(text);
+  return address === undefined ? text : formatIp(address);
+});
 
 /**
  * Parses one XFF element. Besides a bare address we accept `1.2.3.4:port` and `[v6]:port`, since

@@ -9,6 +9,8 @@
  * libraries are used at load time (see `ip-filter.ts`).
  */
 
+import { rememberLast } from '../remember-last.ts';
+
 export type IpAddress =
   { readonly family: 4; readonly value: number } | { readonly family: 6; readonly value: bigint };
 
@@ -35,23 +37,13 @@ export function parseIp(text: string): IpAddress | undefined {
   return value === -1 ? undefined : { family: 4, value };
 }
 
-// The last text `parseIpAgain` read, and what it gave.
-let lastText: string | undefined;
-let lastAddress: IpAddress | undefined;
-
 /**
- * `parseIp` for the per-request paths, remembering the last text it read. Most requests come from
- * the address the one before came from (every request on a keep-alive connection, and a sidecar's
- * few callers), and comparing two short strings costs a few instructions where parsing one costs
- * hundreds (an IPv6 address: BigInt arithmetic). An `IpAddress` is immutable, so sharing it is safe.
+ * `parseIp` for the per-request paths, remembering the last text it read (`rememberLast`): most
+ * requests come from the address the one before came from, and parsing one costs hundreds of
+ * instructions (an IPv6 address: BigInt arithmetic). An `IpAddress` is immutable, so sharing it is
+ * safe.
  */
-export function parseIpAgain(text: string): IpAddress | undefined {
-  if (text !== lastText) {
-    lastAddress = parseIp(text);
-    lastText = text;
-  }
-  return lastAddress;
-}
+export const parseIpAgain: (text: string) => IpAddress | undefined = rememberLast(parseIp);
 
 /** True when `text` is IPv6 text whose value lies in ::ffff:0:0/96 (so `parseIp` gives IPv4). */
 export function isMappedIpv6Text(text: string): boolean {
