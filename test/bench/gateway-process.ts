@@ -94,6 +94,11 @@ export interface GatewayStart {
   readonly wrap?: readonly string[];
   /** How long the gateway may take to answer /readyz; default 30 s (valgrind needs more). */
   readonly readyTimeoutMs?: number;
+  /**
+   * How long `stop` waits for the exit before SIGKILL; default 10 s. Under valgrind the exit
+   * writes callgrind's last dump and V8's perf map, and a SIGKILL would lose the map's last names.
+   */
+  readonly stopTimeoutMs?: number;
 }
 
 async function waitReady(url: string, child: ChildProcess, log: string, timeoutMs: number): Promise<void> {
@@ -155,7 +160,7 @@ export async function startGatewayProcess(start: GatewayStart): Promise<GatewayP
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000)]);
+      await Promise.race([exited, sleep(start.stopTimeoutMs ?? 10_000)]);
       if (child.exitCode === null) child.kill('SIGKILL');
     },
   };

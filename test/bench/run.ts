@@ -135,8 +135,13 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
     }
     // Under valgrind: slower to start, and node names its compiled code for callgrind.
     const counted = options.instructions
-      ? { wrap: callgrindWrap(work), readyTimeoutMs: 180_000, flags: INSTRUCTION_NODE_FLAGS }
-      : { wrap: undefined, readyTimeoutMs: undefined, flags: [] };
+      ? {
+          wrap: callgrindWrap(work),
+          readyTimeoutMs: 180_000,
+          stopTimeoutMs: 120_000,
+          flags: INSTRUCTION_NODE_FLAGS,
+        }
+      : { wrap: undefined, readyTimeoutMs: undefined, stopTimeoutMs: undefined, flags: [] };
     if (options.instructions) log('starting the gateway under valgrind (callgrind): about a minute');
     const joseVerifiesPerSecond = options.instructions
       ? undefined
@@ -144,6 +149,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
     gateway = await startGatewayProcess({
       wrap: counted.wrap,
       readyTimeoutMs: counted.readyTimeoutMs,
+      stopTimeoutMs: counted.stopTimeoutMs,
       repo: REPO,
       dist: options.dist === undefined ? undefined : resolve(options.dist),
       workDir: work,
@@ -166,6 +172,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
       baseline = await startGatewayProcess({
         wrap: counted.wrap,
         readyTimeoutMs: counted.readyTimeoutMs,
+        stopTimeoutMs: counted.stopTimeoutMs,
         repo: REPO,
         dist: resolve(options.compare),
         workDir: join(work, 'baseline'),
