@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import type { CompiledRoute } from '../policy/route.ts';
 import {
@@ -8,6 +9,13 @@ import {
   type ForwardedFacts,
 } from './upstream-headers.ts';
 import { testRoute } from '../../test/fixtures/routes.ts';
+
+// undici's table of header names it takes without checking them (./undici-header-names.ts).
+const undiciKnownNames = (
+  createRequire(import.meta.url)('undici/lib/core/constants.js') as {
+    headerNameLowerCasedRecord: Record<string, string | undefined>;
+  }
+).headerNameLowerCasedRecord;
 
 function route(
   overrides: Partial<Pick<CompiledRoute, 'forwardToken' | 'forwardClaims'>> = {},
@@ -63,6 +71,32 @@ describe('compileRequestHeaderPlan', () => {
 
   it('keeps authorization with forwardToken', () => {
     assert.ok(!compileRequestHeaderPlan(route({ forwardToken: true })).drop.has('authorization'));
+  });
+
+  it('makes every name the gateway sets upstream known to undici (its check of each is a lookup)', () => {
+    compileRequestHeaderPlan(
+      testRoute({
+        upstream: {
+          credential: {
+            type: 'apiKey',
+            header: 'X-Plan-Test-Key',
+            secret: { kind: 'env', name: 'K', text: 'env:K' },
+          },
+        },
+        forwardClaims: [{ claim: ['sub'], header: 'X-Plan-Test-User' }],
+      }),
+    );
+    for (const name of [
+      'x-forwarded-for',
+      'x-forwarded-proto',
+      'x-forwarded-host',
+      'x-request-id',
+      'x-plan-test-key',
+      'X-Plan-Test-Key',
+      'x-plan-test-user',
+    ]) {
+      assert.equal(undiciKnownNames[name], name.toLowerCase(), name);
+    }
   });
 });
 

@@ -11,6 +11,7 @@ import {
   isPlainConnection,
   namesExtraFields,
 } from './hop-by-hop.ts';
+import { registerUpstreamHeaderNames } from './undici-header-names.ts';
 
 /** What a route never copies from the caller, compiled once. */
 export interface RequestHeaderPlan {
@@ -22,6 +23,7 @@ export interface RequestHeaderPlan {
 
 /** Headers the gateway itself sets; a caller's copy is always dropped first. */
 const GATEWAY_SET = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id'] as const;
+registerUpstreamHeaderNames(GATEWAY_SET);
 
 /**
  * Names never copied from the caller for a route: hop-by-hop fields; `host` (undici sends the
@@ -41,6 +43,11 @@ export function compileRequestHeaderPlan(route: CompiledRoute): RequestHeaderPla
   const credentialHeader = route.upstream.credential?.header.toLowerCase();
   if (credentialHeader !== undefined) drop.add(credentialHeader);
   for (const claim of route.forwardClaims) drop.add(claim.header.toLowerCase());
+  // Sent on every request of the route: known to undici, its check of each name is a lookup.
+  registerUpstreamHeaderNames([
+    ...(route.upstream.credential === undefined ? [] : [route.upstream.credential.header]),
+    ...route.forwardClaims.map((claim) => claim.header),
+  ]);
   return { drop, credentialHeader };
 }
 

@@ -13,8 +13,8 @@
  * with its own load generator: contention changes their speed, not what they execute.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, readdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseCallgrind, PerfMap } from './callgrind.ts';
 import { runLoad, type LoadResult } from './load.ts';
@@ -166,13 +166,17 @@ export async function countInstructions(
  */
 export async function readCounts(counts: readonly PendingCount[]): Promise<InstructionMeasurement[]> {
   const maps = new Map<number, PerfMap | undefined>();
-  for (const { process } of counts) {
+  for (const { process, dump } of counts) {
     if (maps.has(process.pid)) continue;
     const mapFile = `/tmp/perf-${process.pid}.map`;
     try {
       maps.set(process.pid, new PerfMap(await readFile(mapFile, 'utf8')));
     } catch {
       maps.set(process.pid, undefined); // Without names the totals still hold.
+    }
+    // BENCH_KEEP_WORK=1 keeps the map beside the dumps, for reading them with other tools.
+    if (globalThis.process.env['BENCH_KEEP_WORK'] === '1') {
+      await copyFile(mapFile, join(dirname(dump), `perf-${process.pid}.map`)).catch(() => undefined);
     }
     await rm(mapFile, { force: true });
   }
