@@ -60,6 +60,31 @@ describe('callgrind output', () => {
     assert.equal(own, profile.instructions);
   });
 
+  it("counts what V8's compiler jobs executed, their calls included, once", () => {
+    // A TurboFan job on a worker thread: 50 of its own, a 700-instruction call into the
+    // compiler's graph reducer (counted there as self), and a call to itself (not added twice).
+    const job = 'v8::internal::OptimizingCompileTaskExecutor::CompileTask::Run(v8::JobDelegate*)';
+    const withJob = DUMP.replace(
+      'totals: 1900\n',
+      `fn=(6) ${job}
+0 50
+cfn=(7) v8::internal::compiler::GraphReducer::ReduceTop()
+calls=3 0
+0 700
+cfn=(6)
+calls=1 0
+0 750
+fn=(7)
+0 700
+totals: 2650
+`,
+    );
+    const profile = parseCallgrind(withJob, new PerfMap(MAP));
+    assert.equal(profile.instructions, 2650);
+    assert.equal(profile.compilerInstructions, 750);
+    assert.equal(parseCallgrind(DUMP).compilerInstructions, 0);
+  });
+
   it('names no generated code without a perf map, and falls back to summary: without totals:', () => {
     const profile = parseCallgrind(DUMP.replace('totals: 1900\n', ''));
     assert.equal(profile.instructions, 1900);

@@ -68,7 +68,35 @@ export interface CallgrindProfile {
   readonly instructions: number;
   /** Instructions executed in each function itself (not in its callees), by display name. */
   readonly selfByFunction: ReadonlyMap<string, number>;
+  /**
+   * Of `instructions`, those V8's compilers executed (TurboFan, Maglev and Sparkplug jobs, on
+   * their threads and when installed on the main one): the inclusive cost of COMPILER_JOBS.
+   */
+  readonly compilerInstructions: number;
 }
+
+/**
+ * Where V8's compilers start work: the background jobs and the main thread's finalisation. None
+ * calls another, so their inclusive costs add up without counting anything twice. A process in a
+ * steady state compiles nothing; one that still does (V8 may optimise a function again after a
+ * deoptimisation, long after the warm-up) spends tens of thousands of instructions a request on it
+ * under valgrind, which says nothing about the cost of a request (docs/performance.md, "Tenth
+ * session").
+ */
+export const COMPILER_JOBS: readonly string[] = [
+  'v8::internal::OptimizingCompileTaskExecutor::CompileTask::Run(',
+  'v8::internal::maglev::MaglevConcurrentDispatcher::JobTask::Run(',
+  'v8::internal::baseline::ConcurrentBaselineCompiler::JobDispatcher::Run(',
+  'v8::internal::baseline::BaselineBatchCompiler::CompileBatch(',
+  'v8::internal::Compiler::CompileOptimized(',
+  'v8::internal::Compiler::FinalizeTurbofanCompilationJob(',
+  'v8::internal::Compiler::FinalizeMaglevCompilationJob(',
+];
+
+/** The compilers' own functions, left out of per-function lists (their cost is in `compilerInstructions`). */
+export const COMPILER_FUNCTION = /^v8::internal::(?:compiler|maglev|baseline)::/;
+
+const isCompilerJob = (name: string): boolean => COMPILER_JOBS.some((job) => name.startsWith(job));
 
 /**
  * A display name: a bare address (callgrind's name for code without a symbol) is looked up in
@@ -96,7 +124,10 @@ function displayName(raw: string, map: PerfMap | undefined, strip: readonly stri
 export function parseCallgrind(text: string, map?: PerfMap, strip: readonly string[] = []): CallgrindProfile {
   const names = new Map<string, string>();
   const self = new Map<string, number>();
+  // Instructions of the calls made by each compiler job entry (its inclusive cost is self + these).
+  const jobCalls = new Map<string, number>();
   let fn = '';
+  let callee = '';
   let callCostNext = false;
   let summary: number | undefined;
   let totals: number | undefined;
@@ -118,14 +149,22 @@ export function parseCallgrind(text: string, map?: PerfMap, strip: readonly stri
       totals = Number(line.slice(7).trim().split(/\s+/)[0]);
     } else if (/^[0-9+*-]/.test(line)) {
       const cost = Number(line.split(/\s+/)[1] ?? 0);
-      if (callCostNext) callCostNext = false;
-      else self.set(fn, (self.get(fn) ?? 0) + cost);
+      if (callCostNext) {
+        callCostNext = false;
+        if (callee !== fn && isCompilerJob(fn)) jobCalls.set(fn, (jobCalls.get(fn) ?? 0) + cost);
+      } else {
+        self.set(fn, (self.get(fn) ?? 0) + cost);
+      }
     } else if (line.startsWith('cfn=')) {
       // The callee of the next calls= line. Its cost is counted under its own fn=, but a name
       // may be given here first (one numbering for fn= and cfn=).
-      nameOf(line.slice(4));
+      callee = nameOf(line.slice(4));
     }
   }
   const counted = [...self.values()].reduce((a, b) => a + b, 0);
-  return { instructions: totals ?? summary ?? counted, selfByFunction: self };
+  let compilerInstructions = 0;
+  for (const name of new Set([...self.keys(), ...jobCalls.keys()])) {
+    if (isCompilerJob(name)) compilerInstructions += (self.get(name) ?? 0) + (jobCalls.get(name) ?? 0);
+  }
+  return { instructions: totals ?? summary ?? counted, selfByFunction: self, compilerInstructions };
 }

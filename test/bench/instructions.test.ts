@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import { formatInstructions, type InstructionMeasurement } from './instructions.ts';
 import type { LoadResult } from './load.ts';
 
-function measured(scenario: string, requests: number, self: Record<string, number>): InstructionMeasurement {
+function measured(
+  scenario: string,
+  requests: number,
+  self: Record<string, number>,
+  compilerPerRequest = 0,
+): InstructionMeasurement {
   const load: LoadResult = {
     tool: 'wrk',
     requests,
@@ -17,19 +22,25 @@ function measured(scenario: string, requests: number, self: Record<string, numbe
   };
   const selfPerRequest = new Map(Object.entries(self));
   const instructionsPerRequest = [...selfPerRequest.values()].reduce((a, b) => a + b, 0);
-  return { scenario, load, instructionsPerRequest, selfPerRequest };
+  return { scenario, load, instructionsPerRequest, compilerPerRequest, selfPerRequest };
 }
 
 describe('instruction report', () => {
   it('gives each scenario its ratio to the baseline and lists the functions that differ most', () => {
-    const candidate = measured('s1-one-token', 2449, { a: 90_000, gone: 0, grew: 6_000, same: 94_000 });
+    const candidate = measured(
+      's1-one-token',
+      2449,
+      { a: 90_000, gone: 0, grew: 6_000, same: 94_000 },
+      41_000,
+    );
     const baseline = measured('s1-one-token', 2331, { a: 90_500, gone: 2_500, grew: 5_000, same: 94_000 });
     const text = formatInstructions(
       [{ candidate, baseline }],
       { candidate: 'this build', baseline: 'baseline' },
       3,
     );
-    assert.match(text, /s1-one-token\s+190,000\s+192,000\s+0\.990×\s+2,449 \/ 2,331/);
+    // The compilers' work is shown apart, not in the ratio.
+    assert.match(text, /s1-one-token\s+190,000\s+192,000\s+0\.990×\s+41,000 \/ 0\s+2,449 \/ 2,331/);
     const listed = text.split('\n').filter((line) => /^\s+[+-]\d/.test(line));
     // Largest absolute difference first; the unchanged function is left out of a top 3.
     assert.deepEqual(
@@ -49,7 +60,7 @@ describe('instruction report', () => {
       { candidate: 'this build', baseline: 'baseline' },
       2,
     );
-    assert.match(text, /anonymous\s+200,000\s+2,000/);
+    assert.match(text, /anonymous\s+200,000\s+0\s+2,000/);
     const listed = text.split('\n').filter((line) => /%/.test(line));
     assert.deepEqual(
       listed.map((line) => line.trim().split(/\s+/)),

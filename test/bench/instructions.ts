@@ -16,7 +16,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { copyFile, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseCallgrind, PerfMap } from './callgrind.ts';
+import { COMPILER_FUNCTION, parseCallgrind, PerfMap } from './callgrind.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { checkAnswers, loadSpecOf, type LoadRunContext, type LoadScenario } from './scenarios.ts';
 
@@ -90,8 +90,14 @@ async function latestDump(outDir: string, pid: number): Promise<string> {
 export interface InstructionMeasurement {
   readonly scenario: string;
   readonly load: LoadResult;
+  /** Instructions per request, without what V8's compilers executed meanwhile. */
   readonly instructionsPerRequest: number;
-  /** Instructions per request executed in each function itself (not in what it calls). */
+  /** What V8's compilers executed, per request (zero in a steady state). */
+  readonly compilerPerRequest: number;
+  /**
+   * Instructions per request executed in each function itself (not in what it calls); the
+   * compilers' own functions left out.
+   */
   readonly selfPerRequest: ReadonlyMap<string, number>;
 }
 
@@ -189,8 +195,13 @@ export async function readCounts(counts: readonly PendingCount[]): Promise<Instr
     measured.push({
       scenario: c.scenario,
       load: c.load,
-      instructionsPerRequest: profile.instructions / requests,
-      selfPerRequest: new Map([...profile.selfByFunction].map(([name, n]) => [name, n / requests])),
+      instructionsPerRequest: (profile.instructions - profile.compilerInstructions) / requests,
+      compilerPerRequest: profile.compilerInstructions / requests,
+      selfPerRequest: new Map(
+        [...profile.selfByFunction]
+          .filter(([name]) => !COMPILER_FUNCTION.test(name))
+          .map(([name, n]) => [name, n / requests]),
+      ),
     });
   }
   return measured;
@@ -208,20 +219,21 @@ export function formatInstructions(
   top = 25,
 ): string {
   const out: string[] = [
-    'Instructions per request (valgrind callgrind: user space only, the kernel is not counted)',
+    'Instructions per request (valgrind callgrind: user space only, the kernel is not counted;',
+    "V8's compilers left out, and shown apart: nonzero means V8 was still optimising)",
     '',
   ];
   const compared = rows.some((r) => r.baseline !== undefined);
   out.push(
     compared
-      ? `${'scenario'.padEnd(16)} ${labels.candidate.padStart(14)} ${labels.baseline.padStart(14)}  ratio   requests`
-      : `${'scenario'.padEnd(16)} ${labels.candidate.padStart(14)}  requests`,
+      ? `${'scenario'.padEnd(16)} ${labels.candidate.padStart(14)} ${labels.baseline.padStart(14)}  ratio   compilers          requests`
+      : `${'scenario'.padEnd(16)} ${labels.candidate.padStart(14)}  compilers  requests`,
   );
   for (const { candidate: c, baseline: b } of rows) {
     out.push(
       b === undefined
-        ? `${c.scenario.padEnd(16)} ${count(c.instructionsPerRequest).padStart(14)}  ${count(c.load.requests)}`
-        : `${c.scenario.padEnd(16)} ${count(c.instructionsPerRequest).padStart(14)} ${count(b.instructionsPerRequest).padStart(14)}  ${(c.instructionsPerRequest / b.instructionsPerRequest).toFixed(3)}×  ${count(c.load.requests)} / ${count(b.load.requests)}`,
+        ? `${c.scenario.padEnd(16)} ${count(c.instructionsPerRequest).padStart(14)}  ${count(c.compilerPerRequest).padStart(9)}  ${count(c.load.requests)}`
+        : `${c.scenario.padEnd(16)} ${count(c.instructionsPerRequest).padStart(14)} ${count(b.instructionsPerRequest).padStart(14)}  ${(c.instructionsPerRequest / b.instructionsPerRequest).toFixed(3)}×  ${`${count(c.compilerPerRequest)} / ${count(b.compilerPerRequest)}`.padEnd(17)}  ${count(c.load.requests)} / ${count(b.load.requests)}`,
     );
   }
   for (const { candidate: c, baseline: b } of rows) {
