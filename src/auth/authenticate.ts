@@ -169,12 +169,21 @@ function verifyToken(
   return verifyAndCache(token, key, jwt, keys, caches, nowMs);
 }
 
+/** What a cached payload passed, and the names it gives its caller. */
+interface ClaimsPassed {
+  /** The route requirements whose time-independent claim checks it last passed. */
+  readonly jwt: JwtRequirements;
+  readonly subject: string | undefined;
+  readonly clientId: string | undefined;
+}
+
 /**
- * A cached (frozen) payload → the route requirements whose time-independent claim checks it last
- * passed. A hit for the same route then re-runs only the time-dependent checks (`checkClaimTimes`);
- * another route, or the new requirement objects of a policy reload, get the full checks.
+ * A cached (frozen) payload → what it last passed. A hit for the same route then re-runs only the
+ * time-dependent checks (`checkClaimTimes`) and takes the subject and client id from here instead
+ * of reading them from the claims again; another route, or the new requirement objects of a policy
+ * reload, get the full checks.
  */
-const claimsPassed = new WeakMap<Readonly<JWTPayload>, JwtRequirements>();
+const claimsPassed = new WeakMap<Readonly<JWTPayload>, ClaimsPassed>();
 
 function stringClaim(payload: JWTPayload, name: string): string | undefined {
   const value: unknown = payload[name];
@@ -232,19 +241,28 @@ function principalOf(
   nowMs: number,
   trace: TraceSink | undefined,
 ): Principal {
-  if (cached && claimsPassed.get(claims) === jwt) {
+  const passed = cached ? claimsPassed.get(claims) : undefined;
+  if (passed !== undefined && passed.jwt === jwt) {
     checkClaimTimes(claims, jwt, nowMs / 1000);
-  } else {
-    checkClaims(claims, jwt, nowMs / 1000, trace);
-    // Only a frozen payload (the cache's) can come back, and nothing can change it since.
-    if (cached && Object.isFrozen(claims)) claimsPassed.set(claims, jwt);
+    return principal(passed.subject, passed.clientId, claims, token);
   }
+  checkClaims(claims, jwt, nowMs / 1000, trace);
   const subject = stringClaim(claims, 'sub');
   const clientId = stringClaim(claims, 'azp') ?? stringClaim(claims, 'client_id');
-  return {
-    ...(subject === undefined ? {} : { subject }),
-    ...(clientId === undefined ? {} : { clientId }),
-    claims,
-    token,
-  };
+  // Only a frozen payload (the cache's) can come back, and nothing can change it since.
+  if (cached && Object.isFrozen(claims)) claimsPassed.set(claims, { jwt, subject, clientId });
+  return principal(subject, clientId, claims, token);
+}
+
+/** A Principal with only the names the token has, built from literals (no object spread). */
+function principal(
+  subject: string | undefined,
+  clientId: string | undefined,
+  claims: JWTPayload,
+  token: string,
+): Principal {
+  if (subject !== undefined) {
+    return clientId !== undefined ? { subject, clientId, claims, token } : { subject, claims, token };
+  }
+  return clientId !== undefined ? { clientId, claims, token } : { claims, token };
 }

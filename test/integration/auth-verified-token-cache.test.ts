@@ -102,6 +102,25 @@ describe('verified-token cache in authenticate', () => {
     assert.equal(cache.size, 1);
   });
 
+  it('names the caller on a hit as on the verification: subject and client id, only when present', async () => {
+    const cases: [Record<string, unknown>, Record<string, string>][] = [
+      [
+        { sub: 'alice', azp: 'portal' },
+        { subject: 'alice', clientId: 'portal' },
+      ],
+      [{ sub: undefined, azp: undefined, client_id: 'batch' }, { clientId: 'batch' }],
+      [{ sub: 'bob', azp: undefined }, { subject: 'bob' }],
+      [{ sub: 42, azp: undefined }, {}],
+    ];
+    for (const [claims, names] of cases) {
+      const t = token(claims);
+      for (const round of ['verified', 'cached']) {
+        const { claims: _claims, token: _token, ...named } = await run(t);
+        assert.deepEqual(named, names, `${JSON.stringify(claims)} ${round}`);
+      }
+    }
+  });
+
   it('answers a cache hit synchronously on the serving path, and waits only for a verification', async () => {
     const t = token();
     const now = (jwt = route): Principal | Promise<Principal> =>
