@@ -36,17 +36,15 @@ export function claimHeaders(
   claims: Readonly<Record<string, unknown>> | undefined,
 ): ClaimHeaders {
   if (route.forwardClaims.length === 0 || claims === undefined) return NONE;
-  // Only a frozen set can be kept: nothing can change it after the pairs were computed.
-  const frozen = Object.isFrozen(claims);
-  if (frozen) {
-    const last = computed.get(claims);
-    if (last !== undefined && last.route === route) return last.pairs;
-  }
+  // Only frozen sets are ever kept, so a hit needs no isFrozen (which walks every property).
+  const last = computed.get(claims);
+  if (last !== undefined && last.route === route) return last.pairs;
   const pairs: [string, string][] = [];
   for (const { claim, header } of route.forwardClaims) {
     const value = asHeaderValue(readClaim(claims, claim));
     if (value !== undefined && value !== '' && SAFE_VALUE.test(value)) pairs.push([header, value]);
   }
-  if (frozen) computed.set(claims, { route, pairs: Object.freeze(pairs) });
+  // Only a frozen set can be kept: nothing can change it after the pairs were computed.
+  if (Object.isFrozen(claims)) computed.set(claims, { route, pairs: Object.freeze(pairs) });
   return pairs;
 }
