@@ -164,6 +164,36 @@ describe('request line writer', () => {
     }
   });
 
+  it('writes every line of a sequence as pino does, as fields repeat, change and need escaping', async () => {
+    // One writer for the whole sequence: it remembers the last plain value of each field, so a
+    // repeat skips the test; a value needing escaping must never be taken for that repeat.
+    const keys = ['method', 'path', 'route', 'reason', 'clientIp', 'sub', 'clientId'] as const;
+    const viaPino = capture();
+    const viaWriter = capture();
+    const fixed = Date.now();
+    const realNow = Date.now;
+    Date.now = () => fixed;
+    const lines: RequestLine[] = [];
+    for (const key of keys) {
+      for (const value of ['plain', 'plain', 'a"b', 'a"b', 'plain', 'other', 'a\\b', 'other']) {
+        lines.push({ ...FULL, path: '/api/v1/echo', reason: 'upstream_timeout', [key]: value });
+      }
+    }
+    try {
+      const a = createLogger({ level: 'info', destination: viaPino.stream });
+      const write = requestLogWriter(createLogger({ level: 'info', destination: viaWriter.stream }));
+      for (const line of lines) {
+        a.info(line, 'request');
+        write('info', line);
+      }
+    } finally {
+      Date.now = realNow;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(viaWriter.writes.length, lines.length);
+    assert.deepEqual(viaWriter.writes, viaPino.writes);
+  });
+
   it('matches pino for a refusal line and at level error', async () => {
     sameLine(...(await both(REFUSED, 'info')));
     sameLine(

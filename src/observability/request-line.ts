@@ -80,14 +80,27 @@ function madeByCreateLogger(logger: Logger): boolean {
 // eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
-/** `,"key":` and the value, quoted by hand; `opening` is `,"key":"`. */
-function quoted(opening: string, value: string): string {
-  return opening + value + '"';
-}
-
 /** `,"key":` and the value as JSON.stringify writes it; `opening` is `,"key":"`. */
 function escaped(opening: string, value: string): string {
   return NEEDS_ESCAPE.test(value) ? opening.slice(0, -1) + JSON.stringify(value) : opening + value + '"';
+}
+
+/**
+ * `escaped` for one field of the line, remembering the last value that needed no escaping: most
+ * fields repeat from line to line (the method, the route, the client, the caller), and a repeat
+ * then costs one string comparison instead of a test of its characters. A value that needs
+ * escaping is never remembered. This replaced one test over all the fields joined (the ninth
+ * session's): the join, its flattening and the test of ~100 characters cost ~2,500 instructions
+ * a line, the request id's test and the comparisons ~1,000 (docs/performance.md, "Tenth session").
+ */
+function lastPlain(): (opening: string, value: string) => string {
+  let known = '';
+  return (opening, value) => {
+    if (value === known) return opening + value + '"';
+    if (NEEDS_ESCAPE.test(value)) return opening.slice(0, -1) + JSON.stringify(value);
+    known = value;
+    return opening + value + '"';
+  };
 }
 
 function num(value: number): string {
@@ -137,6 +150,16 @@ export function requestLogWriter(logger: Logger): RequestLogWriter {
   const prefixes = get<Readonly<Record<number, string>>>(logger, LEVEL_PREFIXES);
   const time = get<() => string>(logger, TIME);
 
+  // One memory per field and writer (each logger has its own writer).
+  const plain = {
+    method: lastPlain(),
+    path: lastPlain(),
+    route: lastPlain(),
+    reason: lastPlain(),
+    clientIp: lastPlain(),
+    sub: lastPlain(),
+    clientId: lastPlain(),
+  };
   return function writeRequestLine(level, line) {
     const value = levels[level] ?? 30;
     if (value < logger.levelVal) return;
@@ -147,32 +170,17 @@ export function requestLogWriter(logger: Logger): RequestLogWriter {
     }
     // The same order pino writes: level, time, bindings, the object's defined keys, msg.
     // Bindings are read each time: `setBindings` may change them.
-    // One test over all the string fields at once (each test is a call into the expression's
-    // code, ~340 instructions: valgrind's count): nearly always none needs escaping, and then
-    // each is quoted by hand. Joining them cannot hide a unit that needs escaping, nor make one.
-    const field = NEEDS_ESCAPE.test(
-      line.reqId +
-        line.method +
-        (line.path ?? '') +
-        (line.route ?? '') +
-        (line.reason ?? '') +
-        line.clientIp +
-        (line.sub ?? '') +
-        (line.clientId ?? ''),
-    )
-      ? escaped
-      : quoted;
     let out = (prefixes[value] ?? '') + time() + get<string>(logger, CHINDINGS);
-    out += field(',"reqId":"', line.reqId) + field(',"method":"', line.method);
-    if (line.path !== undefined) out += field(',"path":"', line.path);
-    if (line.route !== undefined) out += field(',"route":"', line.route);
+    out += escaped(',"reqId":"', line.reqId) + plain.method(',"method":"', line.method);
+    if (line.path !== undefined) out += plain.path(',"path":"', line.path);
+    if (line.route !== undefined) out += plain.route(',"route":"', line.route);
     out += ',"decision":"' + line.decision + '"';
-    if (line.reason !== undefined) out += field(',"reason":"', line.reason);
+    if (line.reason !== undefined) out += plain.reason(',"reason":"', line.reason);
     out += ',"status":' + int(line.status) + ',"ms":' + int(line.ms);
     if (line.upstreamMs !== undefined) out += ',"upstreamMs":' + millis(line.upstreamMs);
-    out += field(',"clientIp":"', line.clientIp);
-    if (line.sub !== undefined) out += field(',"sub":"', line.sub);
-    if (line.clientId !== undefined) out += field(',"clientId":"', line.clientId);
+    out += plain.clientIp(',"clientIp":"', line.clientIp);
+    if (line.sub !== undefined) out += plain.sub(',"sub":"', line.sub);
+    if (line.clientId !== undefined) out += plain.clientId(',"clientId":"', line.clientId);
     stream.write(out + ',"msg":"request"}\n');
   };
 }

@@ -1,7 +1,7 @@
 /** Reading callgrind's output for `npm run bench -- --instructions`. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCallgrind, PerfMap } from './callgrind.ts';
+import { COMPILER_FUNCTION, parseCallgrind, PerfMap } from './callgrind.ts';
 
 // The shape callgrind 3.19 writes: compressed names defined on first use by fn= or cfn=, a
 // calls= line whose next cost line is the callee's inclusive cost, positions as line numbers,
@@ -83,6 +83,24 @@ totals: 2650
     assert.equal(profile.instructions, 2650);
     assert.equal(profile.compilerInstructions, 750);
     assert.equal(parseCallgrind(DUMP).compilerInstructions, 0);
+  });
+
+  it("tells the compilers' own functions by name, a template's return type before it included", () => {
+    for (const name of [
+      'v8::internal::compiler::GraphReducer::ReduceTop()',
+      'void v8::internal::compiler::turboshaft::DeadCodeAnalysis::ProcessBlock<false>(v8::internal::compiler::turboshaft::Block const&, unsigned int)',
+      'bool v8::internal::compiler::turboshaft::LateLoadEliminationAnalyzer::BeginBlock<false>(v8::internal::compiler::turboshaft::Block const*)',
+      'v8::internal::maglev::MaglevGraphBuilder::Build()',
+    ]) {
+      assert.match(name, COMPILER_FUNCTION, name);
+    }
+    for (const name of [
+      'Builtins_LoadIC',
+      'void v8::internal::String::WriteToFlat2<unsigned char>(unsigned char*, v8::internal::Tagged<v8::internal::ConsString>)',
+      'JS compile file:///x/compiler.js:1:1',
+    ]) {
+      assert.doesNotMatch(name, COMPILER_FUNCTION, name);
+    }
   });
 
   it('names no generated code without a perf map, and falls back to summary: without totals:', () => {

@@ -94,7 +94,8 @@ export const COMPILER_JOBS: readonly string[] = [
 ];
 
 /** The compilers' own functions, left out of per-function lists (their cost is in `compilerInstructions`). */
-export const COMPILER_FUNCTION = /^v8::internal::(?:compiler|maglev|baseline)::/;
+// A demangled template function's name may start with its return type (`void v8::internal::…`).
+export const COMPILER_FUNCTION = /^(?:[\w:<>*& ]+ )?v8::internal::(?:compiler|maglev|baseline)::/;
 
 const isCompilerJob = (name: string): boolean => COMPILER_JOBS.some((job) => name.startsWith(job));
 
