@@ -148,6 +148,50 @@ describe('VerifiedTokenCache', () => {
     assert.ok(cache.get('c', keys, RS, NOW));
   });
 
+  it('never drops an entry used since the last maxEntries/2 insertions, however many come', () => {
+    const cache = new VerifiedTokenCache({ maxEntries: 10 });
+    const keys = new Keys();
+    for (let i = 0; i < 10; i++) cache.set(`old-${i}`, keys, 1, verified(), NOW);
+    cache.set('hot', keys, 1, verified(), NOW);
+    for (let i = 0; i < 200; i++) {
+      cache.set(`new-${i}`, keys, 1, verified(), NOW);
+      // Used after every fifth insertion: it must outlive everything not used since.
+      if (i % 5 === 4) assert.ok(cache.get('hot', keys, RS, NOW), `hot after ${i + 1} insertions`);
+    }
+    assert.equal(cache.size, 10);
+    for (let i = 0; i < 10; i++) assert.equal(cache.get(`old-${i}`, keys, RS, NOW), undefined);
+    // An entry never used after its insertion goes after maxEntries more.
+    assert.equal(cache.get('new-189', keys, RS, NOW), undefined);
+    assert.ok(cache.get('new-199', keys, RS, NOW));
+  });
+
+  it('leaves the map alone on a hit of an entry placed recently (no delete and set per request)', () => {
+    const cache = new VerifiedTokenCache({ maxEntries: 1000 });
+    const keys = new Keys();
+    for (let i = 0; i < 999; i++) cache.set(`other-${i}`, keys, 1, verified(), NOW);
+    cache.set('hot', keys, 1, verified(), NOW);
+    // V8 keeps every deleted entry in its bucket's chain until the table is rebuilt: a delete
+    // and set per hit made the hot key's lookups walk hundreds of dead entries.
+    const counted = { set: 0, delete: 0 };
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its map, and restored
+    const { set, delete: remove } = Map.prototype;
+    Map.prototype.set = function (this: Map<unknown, unknown>, k: unknown, v: unknown) {
+      counted.set += 1;
+      return set.call(this, k, v);
+    };
+    Map.prototype.delete = function (this: Map<unknown, unknown>, k: unknown) {
+      counted.delete += 1;
+      return remove.call(this, k);
+    };
+    try {
+      for (let i = 0; i < 1000; i++) assert.ok(cache.get('hot', keys, RS, NOW));
+    } finally {
+      Map.prototype.set = set;
+      Map.prototype.delete = remove;
+    }
+    assert.deepEqual(counted, { set: 0, delete: 0 });
+  });
+
   it('delete and clear forget entries', () => {
     const cache = new VerifiedTokenCache();
     const keys = new Keys();
