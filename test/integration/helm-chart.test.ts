@@ -24,7 +24,7 @@ import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/mon
 import type { Manifest, RenderOptions } from '../fixtures/helm/render.ts';
 import { examplesDir, findRenderer, MISSING_RENDERER, render, runRenderer } from '../fixtures/helm/render.ts';
 import { validateManifest } from '../fixtures/helm/validate.ts';
-import { GATEWAY_NODE_FLAGS } from '../../src/cli/node-flags.ts';
+import { GATEWAY_NODE_FLAGS, RUNTIME_NODE_FLAGS } from '../../src/cli/node-flags.ts';
 import { SETTING_SPECS } from '../../src/config/setting-specs.ts';
 import { coalesce, defaults, readYaml, schemaErrors } from '../fixtures/helm/values.ts';
 import type { Values } from '../fixtures/helm/values.ts';
@@ -236,11 +236,15 @@ if (renderer === undefined) {
       assert.equal(policy.routes[0]?.id, 'adls-read');
     });
 
-    it('runs the gateway with the shipped node flags in gateway mode, without them as a sidecar', () => {
+    it('runs the gateway with the shipped node flags in gateway mode, only the runtime ones as a sidecar', () => {
       const command = (options: RenderOptions): string[] | undefined =>
         container(one<IDeployment>(rendered(options), 'Deployment'), 'gateway').command;
       assert.deepEqual(command({}), ['node', ...GATEWAY_NODE_FLAGS, 'dist/cli/main.js']);
-      assert.deepEqual(command({ values: [example('values-sidecar.yaml')] }), ['node', 'dist/cli/main.js']);
+      assert.deepEqual(command({ values: [example('values-sidecar.yaml')] }), [
+        'node',
+        ...RUNTIME_NODE_FLAGS,
+        'dist/cli/main.js',
+      ]);
       assert.deepEqual(command({ values: [example('values-gateway-production.yaml')] }), [
         'node',
         ...GATEWAY_NODE_FLAGS,
@@ -397,7 +401,11 @@ describe('sidecar snippet for an existing connector Deployment', () => {
     validateManifest(patched);
     const gateway = assertHardenedGateway(patched);
     assert.equal(gateway.ports?.[0]?.containerPort, 8080);
-    assert.deepEqual(gateway.command, ['node', 'dist/cli/main.js'], "a sidecar runs on Node's defaults");
+    assert.deepEqual(
+      gateway.command,
+      ['node', ...RUNTIME_NODE_FLAGS, 'dist/cli/main.js'],
+      'a sidecar runs without the heap flags, as the chart does',
+    );
     const cm = one<IConfigMap>(configMaps, 'ConfigMap');
     validateManifest(cm as Manifest);
     const volume = merged.volumes?.find((v) => v.configMap !== undefined);

@@ -2,15 +2,16 @@
  * The shipped node flags (src/cli/node-flags.ts) are on every standalone command line of the
  * gateway: the image's ENTRYPOINT, `npm start` and bench-peers' PROJECT_CMD (the chart's per-mode
  * defaults are checked where it is rendered, helm-chart.test.ts; cluster workers inheriting them,
- * serve-workers.test.ts). And the project's Node accepts them on the command line, but not in
- * NODE_OPTIONS, which is why they are spelled out in each place.
+ * serve-workers.test.ts). And the project's Node accepts them on the command line, but not the
+ * heap flags in NODE_OPTIONS, which is why they are spelled out in each place; and the runtime
+ * flag does what node-flags.ts says it does.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GATEWAY_NODE_FLAGS } from '../../src/cli/node-flags.ts';
+import { GATEWAY_NODE_FLAGS, HEAP_NODE_FLAGS, RUNTIME_NODE_FLAGS } from '../../src/cli/node-flags.ts';
 import { NODE, REPO } from '../fixtures/gateway-harness.ts';
 
 const read = (file: string): string => readFileSync(join(REPO, file), 'utf8');
@@ -50,12 +51,32 @@ describe('the shipped node flags', () => {
     assert.deepEqual(JSON.parse(run.stdout) as unknown, [...GATEWAY_NODE_FLAGS, '-e', script]);
   });
 
-  it('are refused in NODE_OPTIONS (so every command line spells them out)', () => {
-    const run = spawnSync(NODE, ['-e', '0'], {
-      encoding: 'utf8',
-      env: { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: GATEWAY_NODE_FLAGS.join(' ') },
-    });
-    assert.notEqual(run.status, 0);
-    assert.match(run.stderr, /is not allowed in NODE_OPTIONS/);
+  it('include heap flags Node refuses in NODE_OPTIONS (so every command line spells them out)', () => {
+    assert.ok(HEAP_NODE_FLAGS.length > 0);
+    for (const flag of HEAP_NODE_FLAGS) {
+      const run = spawnSync(NODE, ['-e', '0'], {
+        encoding: 'utf8',
+        env: { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: flag },
+      });
+      assert.notEqual(run.status, 0, flag);
+      assert.match(run.stderr, /is not allowed in NODE_OPTIONS/, flag);
+    }
+  });
+
+  it("turn off Node's async context frame (AsyncLocalStorage bookkeeping on every tick)", () => {
+    // What --no-async-context-frame is shipped for (node-flags.ts): Node's own switch, read
+    // through its internals because nothing public reports it. Fails if a later Node ignores the
+    // flag or renames the switch.
+    assert.deepEqual([...RUNTIME_NODE_FLAGS], ['--no-async-context-frame']);
+    const enabled = (flags: readonly string[]): string =>
+      spawnSync(
+        NODE,
+        ['--expose-internals', ...flags, '-p', "require('internal/async_context_frame').enabled"],
+        {
+          encoding: 'utf8',
+        },
+      ).stdout.trim();
+    assert.equal(enabled([]), 'true');
+    assert.equal(enabled(GATEWAY_NODE_FLAGS), 'false');
   });
 });
