@@ -59,9 +59,9 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
 # The gateway drains in-flight requests on SIGTERM. Exec form: node is PID 1 and gets the signal
 # itself (a shell form would put /bin/sh in between, which does not forward it).
 STOPSIGNAL SIGTERM
-# The node flags (src/cli/node-flags.ts says why and what they cost): Node refuses the two heap
-# flags in NODE_OPTIONS, so they all sit here. Without them: --entrypoint node <image>
-# dist/cli/main.js serve (the chart's sidecar mode keeps only --no-async-context-frame through
-# `command`).
-ENTRYPOINT ["node", "--no-async-context-frame", "--no-memory-reducer", "--initial-old-space-size=96", "dist/cli/main.js"]
+# The node flags (src/cli/node-flags.ts says why and what they cost): Node refuses V8 flags in
+# NODE_OPTIONS, so they all sit here. Without them: --entrypoint node <image>
+# dist/cli/main.js serve (the chart's sidecar mode keeps only the runtime flags, the first two,
+# through `command`).
+ENTRYPOINT ["node", "--no-async-context-frame", "--max-valid-polymorphic-map-count=16", "--no-memory-reducer", "--initial-old-space-size=96", "dist/cli/main.js"]
 CMD ["serve"]

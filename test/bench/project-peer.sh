@@ -35,4 +35,4 @@ export GATEWAY_LOG_LEVEL="${GATEWAY_LOG_LEVEL:-info}"
 # as stdout instead (the cheaper path, for comparing the two).
 if [ "${PROJECT_LOG:-pipe}" != file ]; then exec > >(exec taskset -c "${CPU_LOADGEN:-0}" cat); fi
 # The shipped node flags (src/cli/node-flags.ts), as the image's ENTRYPOINT and `npm start` have them.
-exec "$REPO/node_modules/.bin/node" --no-async-context-frame --no-memory-reducer --initial-old-space-size=96 ${NODE_PROFILE_FLAGS:-} "$REPO/dist/cli/main.js" serve
+exec "$REPO/node_modules/.bin/node" --no-async-context-frame --max-valid-polymorphic-map-count=16 --no-memory-reducer --initial-old-space-size=96 ${NODE_PROFILE_FLAGS:-} "$REPO/dist/cli/main.js" serve

@@ -8,7 +8,8 @@
  *
  * Speaks bench-peers' contract (HOST, PORT, UPSTREAM_URL, UPSTREAM_KEY_HEADER, FUNCTIONS_KEY), so
  * it runs as that harness's `project` peer:
- *   PROJECT_NAME=floor PROJECT_CMD="node --no-async-context-frame --no-memory-reducer --initial-old-space-size=96 \
+ *   PROJECT_NAME=floor PROJECT_CMD="node --no-async-context-frame --max-valid-polymorphic-map-count=16 \
+ *     --no-memory-reducer --initial-old-space-size=96 \
  *     $PWD/test/bench/stack-floor.ts" ./run.sh
  * Not a proxy to deploy: it validates nothing and forwards anything.
  */

@@ -69,10 +69,10 @@
 - name: gateway
   image: {{ include "connector-gateway.image" . | quote }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
-  {{- /* Node flags go on the command line: Node refuses the V8 heap flags in NODE_OPTIONS. null = by mode. */}}
+  {{- /* Node flags go on the command line: Node refuses V8 flags in NODE_OPTIONS. null = by mode. */}}
   {{- $flags := .Values.nodeFlags }}
   {{- if kindIs "invalid" $flags }}
-  {{- $flags = ternary (list "--no-async-context-frame") (list "--no-async-context-frame" "--no-memory-reducer" "--initial-old-space-size=96") (eq .Values.mode "sidecar") }}
+  {{- $flags = ternary (list "--no-async-context-frame" "--max-valid-polymorphic-map-count=16") (list "--no-async-context-frame" "--max-valid-polymorphic-map-count=16" "--no-memory-reducer" "--initial-old-space-size=96") (eq .Values.mode "sidecar") }}
   {{- end }}
   command: {{ concat (list "node") $flags (list "dist/cli/main.js") | toJson }}
   args: ["serve"]
