@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { countMapCalls } from '../../test/fixtures/map-spy.ts';
 import { ConfigError } from '../errors.ts';
 import {
   DEFAULT_REFUSED_ENTRIES,
@@ -66,5 +67,20 @@ describe('RefusedTokenCache', () => {
     assert.equal(cache.size, 3);
     assert.equal(cache.has('a', keys, NOW), false);
     assert.equal(cache.has('d', keys, NOW), true);
+  });
+
+  it('drops the oldest refusal without walking the Map, and a hit does not reorder', () => {
+    const cache = new RefusedTokenCache({ maxEntries: 100 });
+    const keys = new Keys();
+    for (let i = 0; i < 100; i++) cache.add(`old-${i}`, keys, keys.version, NOW);
+    assert.equal(cache.has('old-0', keys, NOW), true);
+    const counted = countMapCalls(() => {
+      for (let i = 0; i < 1000; i++) cache.add(`new-${i}`, keys, keys.version, NOW);
+    });
+    assert.equal(counted.keys + counted.values + counted.entries + counted.forEach + counted.iterator, 0);
+    assert.equal(cache.size, 100);
+    assert.equal(cache.has('old-0', keys, NOW), false, 'the hit did not move it');
+    assert.equal(cache.has('new-899', keys, NOW), false);
+    assert.equal(cache.has('new-900', keys, NOW), true);
   });
 });

@@ -16,6 +16,7 @@
  * It is a separate map from the verified tokens, bounded on its own (oldest refusal dropped
  * first), so a flood of unique garbage evicts only other garbage, never a valid caller's entry.
  */
+import { LruMap, type LruLinks } from './lru-map.ts';
 import { checkedInteger, type KeySetOwner } from './verified-token-cache.ts';
 
 export interface RefusedTokenCacheOptions {
@@ -25,7 +26,7 @@ export interface RefusedTokenCacheOptions {
   readonly maxAgeSeconds?: number;
 }
 
-interface Refusal {
+interface Refusal extends LruLinks {
   readonly owner: KeySetOwner;
   readonly version: number;
   /** Milliseconds since the epoch. */
@@ -38,7 +39,8 @@ export const DEFAULT_REFUSED_MAX_AGE_SECONDS = 300;
 export class RefusedTokenCache {
   readonly maxEntries: number;
   readonly maxAgeSeconds: number;
-  readonly #entries = new Map<string, Refusal>();
+  // Oldest refusal first; a hit does not move it (a flood of one forged token stays one entry).
+  readonly #entries: LruMap<Refusal>;
 
   /** Throws a ConfigError when an option is out of range. */
   constructor(options: RefusedTokenCacheOptions = {}) {
@@ -49,6 +51,7 @@ export class RefusedTokenCache {
       DEFAULT_REFUSED_MAX_AGE_SECONDS,
       86_400,
     );
+    this.#entries = new LruMap<Refusal>(this.maxEntries);
   }
 
   get size(): number {
@@ -80,12 +83,14 @@ export class RefusedTokenCache {
    * @param nowMs - Milliseconds since the epoch.
    */
   add(key: string, owner: KeySetOwner, version: number, nowMs: number): void {
-    this.#entries.delete(key);
-    this.#entries.set(key, { owner, version, until: nowMs + this.maxAgeSeconds * 1000 });
-    if (this.#entries.size > this.maxEntries) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done !== true) this.#entries.delete(oldest.value);
-    }
+    this.#entries.set(key, {
+      owner,
+      version,
+      until: nowMs + this.maxAgeSeconds * 1000,
+      lruKey: key,
+      lruOlder: undefined,
+      lruYounger: undefined,
+    });
   }
 
   clear(): void {

@@ -16,6 +16,7 @@
 import { hash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { ConfigError } from '../errors.ts';
+import { LruMap, type LruLinks } from './lru-map.ts';
 
 /** The key-set identity an entry is bound to; `IssuerKeys` is one. */
 export interface KeySetOwner {
@@ -43,13 +44,11 @@ export interface VerifiedTokenCacheOptions {
   readonly maxAgeSeconds?: number;
 }
 
-interface Entry extends VerifiedToken {
+interface Entry extends VerifiedToken, LruLinks {
   readonly owner: KeySetOwner;
   readonly version: number;
   /** Milliseconds since the epoch. */
   readonly usableUntil: number;
-  /** The cache's `#clock` when the entry was last put at the young end of the map. */
-  placed: number;
 }
 
 export const DEFAULT_MAX_ENTRIES = 10_000;
@@ -112,13 +111,8 @@ export class TokenKeyMemo {
 export class VerifiedTokenCache {
   readonly maxEntries: number;
   readonly maxAgeSeconds: number;
-  // A Map iterates in insertion order: re-inserting an entry used on a hit keeps the oldest use
-  // first, and the first entry is the one dropped beyond maxEntries.
-  readonly #entries = new Map<string, Entry>();
-  /** Counts the times an entry was put at the young end (insertions and moves). */
-  #clock = 0;
-  /** Moves an entry on a hit only when at least this many were put at the young end since it was. */
-  readonly #moveAfter: number;
+  // A hit makes its entry the most recently used; beyond maxEntries the least recently used goes.
+  readonly #entries: LruMap<Entry>;
 
   /** Throws a ConfigError when an option is out of range. */
   constructor(options: VerifiedTokenCacheOptions = {}) {
@@ -129,7 +123,7 @@ export class VerifiedTokenCache {
       DEFAULT_MAX_AGE_SECONDS,
       86_400,
     );
-    this.#moveAfter = Math.max(1, Math.floor(this.maxEntries / 2));
+    this.#entries = new LruMap<Entry>(this.maxEntries);
   }
 
   get size(): number {
@@ -157,17 +151,8 @@ export class VerifiedTokenCache {
     // Another issuer's store, or an alg the route does not allow: a miss, but the entry is still
     // right for the route that verified it, so it stays.
     if (entry.owner !== owner || !algorithms.includes(entry.alg)) return undefined;
-    // Not moved on every hit: V8 keeps a deleted Map entry in its bucket's chain until the table
-    // is rebuilt, so deleting and re-inserting one hot key on every request made that chain, and
-    // every lookup of the key, as long as the operations since the last rebuild (~9,000
-    // instructions a request with 1,000 other tokens cached: docs/performance.md, "Tenth
-    // session"). An entry placed within the last maxEntries/2 placements has at most that many
-    // younger entries, so it is not next in line to be dropped; used again later, it is moved.
-    if (this.#clock - entry.placed >= this.#moveAfter) {
-      this.#entries.delete(key);
-      this.#entries.set(key, entry);
-      entry.placed = ++this.#clock;
-    }
+    // A move in the cache's own list, never a delete and re-insert in the Map (lru-map.ts).
+    this.#entries.touch(entry);
     return entry;
   }
 
@@ -184,7 +169,6 @@ export class VerifiedTokenCache {
     const usableUntil =
       typeof exp === 'number' && Number.isFinite(exp) ? Math.min(exp * 1000, ageLimit) : ageLimit;
     if (usableUntil <= nowMs) return;
-    this.#entries.delete(key);
     this.#entries.set(key, {
       payload: deepFreeze(verified.payload),
       alg: verified.alg,
@@ -192,12 +176,10 @@ export class VerifiedTokenCache {
       owner,
       version,
       usableUntil,
-      placed: ++this.#clock,
+      lruKey: key,
+      lruOlder: undefined,
+      lruYounger: undefined,
     });
-    if (this.#entries.size > this.maxEntries) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done !== true) this.#entries.delete(oldest.value);
-    }
   }
 
   delete(key: string): void {
