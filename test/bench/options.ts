@@ -10,6 +10,8 @@ export interface BenchOptions {
   /** Seconds of load thrown away before each timed window. */
   readonly warmupSeconds: number;
   readonly connections: number;
+  /** Stream through the reference relays too (reference-relays.ts). */
+  readonly streamReferences: boolean;
   /** Size of each streaming transfer, bytes. */
   readonly streamBytes: number;
   /** Load scenario ids to run; all by default. */
@@ -63,6 +65,10 @@ per scenario with the ratio to direct, the 100 MB streaming results and the issu
   --warmup N             seconds of discarded load before each (default 2)
   --connections N        concurrent connections (default 50)
   --stream-mb N          MiB per streaming transfer (default 100); --no-streaming skips them
+  --no-stream-references stream through the gateway only: by default every round also streams
+                         through reference relays on the gateway's core (the stack floor, a bare
+                         Node TCP pipe, and nginx with a 16 KiB and a 1 MiB body buffer when
+                         nginx is installed), so one run tells the gateway's share from the stack's
   --only a,b             load scenarios to run: ${LOAD_SCENARIOS.map((s) => s.id).join(', ')}
   --never-seen-tokens N  tokens cycled by never-seen (default 12000; must exceed the cache size)
   --log-level L          gateway log level (default info: one line per request, as deployed)
@@ -123,6 +129,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       connections: { type: 'string' },
       'stream-mb': { type: 'string' },
       'no-streaming': { type: 'boolean', default: false },
+      'no-stream-references': { type: 'boolean', default: false },
       only: { type: 'string' },
       'never-seen-tokens': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
@@ -184,6 +191,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     streamBytes: Math.round(positive('stream-mb', values['stream-mb'], 100) * 1024 * 1024),
     only,
     streaming: !values['no-streaming'],
+    streamReferences: !values['no-stream-references'],
     build: !values['no-build'] && values.dist === undefined,
     dist: values.dist,
     compare: values.compare,

@@ -10,6 +10,18 @@ import { LOAD_SCENARIOS, type LoadMeasurement, type StreamMeasurement } from './
 
 const MB = 1024 * 1024;
 
+const MACHINE = {
+  date: '2026-11-22T00:00:00.000Z',
+  cpuModel: 'Test CPU',
+  cores: 2,
+  node: '24.0.0',
+  loadTool: 'wrk',
+  pinning: 'pinned',
+  connections: 50,
+  durationSeconds: 8,
+  warmupSeconds: 2,
+};
+
 function load(id: string, rps: number, cpuUsPerRequest: number | undefined): LoadMeasurement {
   const scenario = LOAD_SCENARIOS.find((s) => s.id === id);
   assert.ok(scenario, id);
@@ -41,6 +53,7 @@ function stream(
     roundRatios: [gateway / direct],
     rssGrowth: growthMb * MB,
     peakRss: 200 * MB,
+    references: [],
   };
 }
 
@@ -99,20 +112,11 @@ describe('bench targets', () => {
 
   it('prints ratios to direct from the same run', () => {
     const text = formatReport({
-      machine: {
-        date: '2026-11-22T00:00:00.000Z',
-        cpuModel: 'Test CPU',
-        cores: 2,
-        node: '24.0.0',
-        loadTool: 'wrk',
-        pinning: 'pinned',
-        connections: 50,
-        durationSeconds: 8,
-        warmupSeconds: 2,
-      },
+      machine: MACHINE,
       load: [load('direct', 10_000, undefined), load('s1-one-token', 7_500, 130)],
       skipped: [{ id: 'rate-limit', reason: 'not built' }],
       streaming: [{ ...stream('upload', 1000, 700, 3), roundRatios: [0.62, 0.7, 0.81] }],
+      referencesSkipped: [],
       joseVerifiesPerSecond: 9000,
       targets: [],
     });
@@ -123,6 +127,46 @@ describe('bench targets', () => {
     assert.match(text, /skipped rate-limit: not built/);
     // The median's ratio, then the spread of the rounds it was taken from.
     assert.match(text, /\| upload +\| 1000 +\| 700 +\| 0\.70 +\| 0\.62-0\.81 +\| 200 +\| 3\.0 +\|/);
+  });
+
+  it("prints the reference relays beside the gateway, each against the same rounds' direct", () => {
+    const t = (mbPerSecond: number) => ({ bytes: 100 * MB, seconds: 1, mbPerSecond, status: 200 });
+    const text = formatReport({
+      machine: MACHINE,
+      load: [],
+      skipped: [],
+      streaming: [
+        {
+          ...stream('upload', 1000, 700, 3),
+          roundRatios: [0.65, 0.7, 0.75],
+          references: [
+            { id: 'node-pipe', title: 'Node TCP pipe', median: t(850), roundRatios: [0.8, 0.85, 0.9] },
+          ],
+        },
+        stream('download', 800, 760, 1),
+      ],
+      referencesSkipped: [{ id: 'nginx', reason: 'nginx is not installed' }],
+      joseVerifiesPerSecond: undefined,
+      targets: [],
+    });
+    assert.match(text, /\| upload +\| connector-gateway +\| 700 +\| 0\.70 +\| 0\.65-0\.75 +\|/);
+    assert.match(text, /\| upload +\| Node TCP pipe +\| 850 +\| 0\.85 +\| 0\.80-0\.90 +\|/);
+    // A direction streamed without references has no rows in that table.
+    assert.doesNotMatch(text, /\| download +\| connector-gateway/);
+    assert.match(text, /skipped reference relay nginx: nginx is not installed/);
+  });
+
+  it('prints no reference table when no relay streamed', () => {
+    const text = formatReport({
+      machine: MACHINE,
+      load: [],
+      skipped: [],
+      streaming: [stream('upload', 1000, 700, 3)],
+      referencesSkipped: [],
+      joseVerifiesPerSecond: undefined,
+      targets: [],
+    });
+    assert.doesNotMatch(text, /reference relays/);
   });
 
   it('gives the spread of per-round streaming ratios, ignoring rounds without a number', () => {

@@ -28,6 +28,8 @@ export interface BenchReport {
   readonly load: readonly LoadMeasurement[];
   readonly skipped: readonly { readonly id: string; readonly reason: string }[];
   readonly streaming: readonly StreamMeasurement[];
+  /** Reference relays that could not stream in this run, with the reason. */
+  readonly referencesSkipped: readonly { readonly id: string; readonly reason: string }[];
   /** jose `jwtVerify` per second on the gateway's core. */
   readonly joseVerifiesPerSecond: number | undefined;
   readonly targets: readonly Target[];
@@ -90,6 +92,11 @@ export function evaluateTargets(
   return targets;
 }
 
+/** `mbPerSecond` over the direct median's, two decimals. */
+function ratioOf(mbPerSecond: number, s: StreamMeasurement): string {
+  return (mbPerSecond / s.direct.mbPerSecond).toFixed(2);
+}
+
 /** `min-max` of the per-round ratios, or `-` when there are none. */
 export function ratioRange(ratios: readonly number[]): string {
   const finite = ratios.filter((r) => Number.isFinite(r));
@@ -129,6 +136,36 @@ export function formatReport(report: BenchReport): string {
     s.peakRss === undefined ? '-' : fixed(s.peakRss / MB),
     s.rssGrowth === undefined ? '-' : fixed(s.rssGrowth / MB, 1),
   ]);
+  // The gateway's row again beside the relays, so the table reads on its own.
+  const referenceRows = report.streaming.flatMap((s) =>
+    s.references.length === 0
+      ? []
+      : [
+          [
+            s.direction,
+            'connector-gateway',
+            fixed(s.gateway.mbPerSecond),
+            ratioOf(s.gateway.mbPerSecond, s),
+            ratioRange(s.roundRatios),
+          ],
+          ...s.references.map((r) => [
+            s.direction,
+            r.title,
+            fixed(r.median.mbPerSecond),
+            ratioOf(r.median.mbPerSecond, s),
+            ratioRange(r.roundRatios),
+          ]),
+        ],
+  );
+  const references =
+    referenceRows.length === 0
+      ? []
+      : [
+          '',
+          "reference relays, on the gateway core in the same rounds (x direct: against the same rounds' direct)",
+          '',
+          table(['streaming', 'relay', 'MB/s', 'x direct', 'x direct per round'], referenceRows),
+        ];
   const verdict = (t: Target): string => (t.met === undefined ? 'n/a' : t.met ? 'met' : 'NOT met');
   return [
     `bench ${m.date} — ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, ${m.loadTool} -c${m.connections}, ` +
@@ -162,6 +199,8 @@ export function formatReport(report: BenchReport): string {
       ],
       streamRows,
     ),
+    ...references,
+    ...report.referencesSkipped.map((r) => `skipped reference relay ${r.id}: ${r.reason}`),
     '',
     `jose jwtVerify on the gateway core: ${fixed(report.joseVerifiesPerSecond)} /s`,
     '',

@@ -43,7 +43,9 @@ import {
   runStreaming,
   SKIPPED_SCENARIOS,
   type LoadMeasurement,
+  type StreamMeasurement,
 } from './scenarios.ts';
+import { startReferenceRelays, type ReferenceRelays } from './reference-relays.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const AUDIENCE = 'product-factory';
@@ -110,6 +112,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
   let fixture: ChildProcessWithoutNullStreams | undefined;
   let gateway: GatewayProcess | undefined;
   let baseline: GatewayProcess | undefined;
+  let references: ReferenceRelays | undefined;
   try {
     const started = await startFixture(JSON.stringify(jwksOf(keys)), credential, placement.loadgen);
     fixture = started.child;
@@ -278,18 +281,34 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
       log(`  ${m.load.rps.toFixed(0)} req/s, p99 ${m.load.p99Ms.toFixed(2)} ms`);
       load.push(m);
     }
-    const streaming = options.streaming
-      ? (log(
-          `streaming: ${options.streamBytes / 1024 / 1024} MiB up and down, direct and through the gateway`,
-        ),
-        await runStreaming({
-          baseUrl: ctx.baseUrl,
-          token,
-          gatewayPid: gateway.pid,
-          bytes: options.streamBytes,
-          log,
-        }))
-      : [];
+    let streaming: StreamMeasurement[] = [];
+    let referencesSkipped: ReferenceRelays['skipped'] = [];
+    if (options.streaming) {
+      // Started only now, so the load scenarios had the gateway's core to themselves.
+      references = options.streamReferences
+        ? await startReferenceRelays({
+            upstream,
+            credential,
+            workDir: join(work, 'references'),
+            cpu: placement.gateway,
+            nodeFlags: GATEWAY_NODE_FLAGS,
+          })
+        : undefined;
+      referencesSkipped = references?.skipped ?? [];
+      const names = references?.relays.map((r) => r.id) ?? [];
+      log(
+        `streaming: ${options.streamBytes / 1024 / 1024} MiB up and down, direct and through the gateway` +
+          (names.length === 0 ? '' : ` (then ${names.join(', ')})`),
+      );
+      streaming = await runStreaming({
+        baseUrl: ctx.baseUrl,
+        token,
+        gatewayPid: gateway.pid,
+        bytes: options.streamBytes,
+        references: references?.relays ?? [],
+        log,
+      });
+    }
     const report: BenchReport = {
       machine: {
         date: new Date().toISOString(),
@@ -305,11 +324,13 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
       load,
       skipped: SKIPPED_SCENARIOS,
       streaming,
+      referencesSkipped,
       joseVerifiesPerSecond,
       targets: evaluateTargets(load, streaming, joseVerifiesPerSecond),
     };
     return { report };
   } finally {
+    await references?.stop();
     await baseline?.stop();
     await gateway?.stop();
     fixture?.stdin.end();

@@ -5,6 +5,7 @@
  */
 import { runLoad, type LoadResult, type LoadSpec, type LoadTool } from './load.ts';
 import { sampleUsage, type Usage } from './proc-stats.ts';
+import type { ReferenceRelay, ReferenceRelayId } from './reference-relays.ts';
 import { transfer, type TransferResult } from './streaming.ts';
 
 export interface LoadScenario {
@@ -160,6 +161,16 @@ export async function runLoadScenario(s: LoadScenario, ctx: LoadRunContext): Pro
   return { scenario: s, load, usage, cpuUsPerRequest };
 }
 
+/** One reference relay's transfers in the same rounds as the gateway's (reference-relays.ts). */
+export interface ReferenceStream {
+  readonly id: ReferenceRelayId;
+  readonly title: string;
+  /** The median transfer. */
+  readonly median: TransferResult;
+  /** The relay's MB/s over the same round's direct MB/s, for each round. */
+  readonly roundRatios: readonly number[];
+}
+
 export interface StreamMeasurement {
   readonly direction: 'upload' | 'download';
   readonly direct: TransferResult;
@@ -169,6 +180,8 @@ export interface StreamMeasurement {
   /** Gateway RSS growth during the gateway transfer, bytes. */
   readonly rssGrowth: number | undefined;
   readonly peakRss: number | undefined;
+  /** The reference relays, in the order they ran in each round; empty when none ran. */
+  readonly references: readonly ReferenceStream[];
 }
 
 export interface StreamRunContext {
@@ -176,12 +189,16 @@ export interface StreamRunContext {
   readonly token: string;
   readonly gatewayPid: number;
   readonly bytes: number;
+  /** Relays streamed in every round after the gateway (default none). */
+  readonly references?: readonly ReferenceRelay[];
   /** Progress: one line per round (default: none). */
   readonly log?: (line: string) => void;
 }
 
+const mbps = (run: TransferResult | undefined): number => Math.round(run?.mbPerSecond ?? 0);
+
 /** The run with the median throughput of `runs`. */
-function median(runs: TransferResult[]): TransferResult {
+function median(runs: readonly TransferResult[]): TransferResult {
   const sorted = [...runs].sort((a, b) => a.mbPerSecond - b.mbPerSecond);
   const middle = sorted[Math.floor(sorted.length / 2)];
   if (middle === undefined) throw new Error('no transfer ran');
@@ -189,10 +206,11 @@ function median(runs: TransferResult[]): TransferResult {
 }
 
 /**
- * Each way: two full-size warm-up transfers on each path, then `repeat` transfers direct and
- * `repeat` through the gateway, alternating; the median of each is kept, with each round's ratio beside it (streaming
- * is the noisiest measurement here), and the gateway's RSS growth is the largest seen during any
- * of its transfers (RSS before the transfer to its peak during it).
+ * Each way: two full-size warm-up transfers on each path, then `repeat` rounds of one transfer
+ * direct, one through the gateway and one through each reference relay, in that order; the
+ * median of each path is kept, with each round's ratio to that round's direct transfer beside it
+ * (streaming is the noisiest measurement here), and the gateway's RSS growth is the largest seen
+ * during any of its transfers (RSS before the transfer to its peak during it).
  */
 export async function runStreaming(ctx: StreamRunContext, repeat = 5): Promise<StreamMeasurement[]> {
   const out: StreamMeasurement[] = [];
@@ -206,12 +224,15 @@ export async function runStreaming(ctx: StreamRunContext, repeat = 5): Promise<S
     });
     // Both paths get the same warm-up, two full-size transfers each: with one of 8 MiB the
     // first measured rounds of both paths ran at about half the speed of the last ones.
+    const references = ctx.references ?? [];
     for (let i = 0; i < 2; i++) {
       await transfer(spec(ctx.baseUrl.upstream, ctx.bytes));
       await transfer(spec(ctx.baseUrl.gateway, ctx.bytes));
+      for (const relay of references) await transfer(spec(relay.url, ctx.bytes));
     }
     const direct: TransferResult[] = [];
     const gateway: TransferResult[] = [];
+    const relayed: TransferResult[][] = references.map(() => []);
     let rssGrowth: number | undefined;
     let peakRss: number | undefined;
     for (let i = 0; i < repeat; i++) {
@@ -219,24 +240,34 @@ export async function runStreaming(ctx: StreamRunContext, repeat = 5): Promise<S
       const sampler = sampleUsage(ctx.gatewayPid, 20);
       gateway.push(await transfer(spec(ctx.baseUrl.gateway, ctx.bytes)));
       const usage = sampler.stop();
-      const [d, g] = [direct.at(-1)?.mbPerSecond ?? 0, gateway.at(-1)?.mbPerSecond ?? 0];
-      ctx.log?.(`  ${direction} round ${i + 1}: direct ${Math.round(d)} MB/s, gateway ${Math.round(g)} MB/s`);
+      const line = [`direct ${mbps(direct.at(-1))} MB/s`, `gateway ${mbps(gateway.at(-1))} MB/s`];
+      for (const [r, relay] of references.entries()) {
+        const result = await transfer(spec(relay.url, ctx.bytes));
+        relayed[r]?.push(result);
+        line.push(`${relay.id} ${mbps(result)} MB/s`);
+      }
+      ctx.log?.(`  ${direction} round ${i + 1}: ${line.join(', ')}`);
       if (usage.peakRss !== undefined && usage.startRss !== undefined) {
         rssGrowth = Math.max(rssGrowth ?? 0, usage.peakRss - usage.startRss);
         peakRss = Math.max(peakRss ?? 0, usage.peakRss);
       }
     }
-    for (const r of [...direct, ...gateway]) {
+    for (const r of [...direct, ...gateway, ...relayed.flat()]) {
       if (r.status !== 200) throw new Error(`streaming ${direction}: status ${r.status}`);
     }
-    const roundRatios = gateway.map((g, i) => g.mbPerSecond / (direct[i]?.mbPerSecond ?? Number.NaN));
+    const ratiosOf = (runs: readonly TransferResult[]): number[] =>
+      runs.map((run, i) => run.mbPerSecond / (direct[i]?.mbPerSecond ?? Number.NaN));
     out.push({
       direction,
       direct: median(direct),
       gateway: median(gateway),
-      roundRatios,
+      roundRatios: ratiosOf(gateway),
       rssGrowth,
       peakRss,
+      references: references.map((relay, r) => {
+        const runs = relayed[r] ?? [];
+        return { id: relay.id, title: relay.title, median: median(runs), roundRatios: ratiosOf(runs) };
+      }),
     });
   }
   return out;

@@ -1,0 +1,104 @@
+/**
+ * The bench's reference relays (reference-relays.ts, pipe-relay.ts) must stay working relays, or
+ * the streaming rows they add compare the gateway with a relay that moved nothing: every relay
+ * that starts carries a whole upload and a whole download to the bench upstream and back, and
+ * `runStreaming` measures each in every round against that round's direct transfer.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { upstreamServer } from './fixture.ts';
+import { nginxConfig, startReferenceRelays } from './reference-relays.ts';
+import { runStreaming } from './scenarios.ts';
+import { transfer } from './streaming.ts';
+
+const MB = 1024 * 1024;
+
+describe('reference relays', () => {
+  it('nginx streams both ways, the second server with a 1 MiB body buffer', () => {
+    const text = nginxConfig('/w', 'http://127.0.0.1:4000', [5001, 5002]);
+    assert.match(text, /server 127\.0\.0\.1:4000;/);
+    assert.equal(text.match(/proxy_request_buffering off;/g)?.length, 2);
+    assert.equal(text.match(/proxy_buffering off;/g)?.length, 2);
+    assert.match(text, /client_max_body_size 0;/);
+    const [first, second] = text.split('listen 127.0.0.1:5002;');
+    assert.match(first ?? '', /listen 127\.0\.0\.1:5001;/);
+    assert.doesNotMatch(first ?? '', /client_body_buffer_size/);
+    assert.match(second ?? '', /^\s*client_body_buffer_size 1m;/);
+    // Everything nginx writes stays in the work directory.
+    for (const path of text.matchAll(/(?:pid|error_log|_temp_path) (\S+?);?$/gm)) {
+      assert.ok(path[1]?.startsWith('/w/'), path[0]);
+    }
+  });
+
+  it('every relay that starts carries whole bodies both ways, measured in every round', async (t) => {
+    const upstream = upstreamServer('credential');
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    t.after(() => upstream.close());
+    const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const work = await mkdtemp(join(tmpdir(), 'cg-references-'));
+    t.after(() => rm(work, { recursive: true, force: true }));
+
+    const started = await startReferenceRelays({
+      upstream: upstreamUrl,
+      credential: 'credential',
+      workDir: work,
+      cpu: undefined,
+      nodeFlags: [],
+    });
+    t.after(() => started.stop());
+    const ids = [...started.relays.map((r) => r.id), ...started.skipped.map((s) => s.id)];
+    assert.deepEqual(ids.sort(), ['nginx', 'nginx-1m', 'node-pipe', 'stack-floor']);
+    // The Node relays always run; nginx runs where it is installed and says why where not.
+    assert.deepEqual(started.relays.map((r) => r.id).slice(0, 2), ['stack-floor', 'node-pipe']);
+    for (const skipped of started.skipped) assert.match(skipped.reason, /nginx/);
+
+    for (const relay of started.relays) {
+      for (const direction of ['upload', 'download'] as const) {
+        const result = await transfer({
+          url: `${relay.url}/api/v1/${direction}`,
+          direction,
+          bytes: 3 * MB + 17,
+          token: 'caller-token',
+        });
+        assert.equal(result.status, 200, `${relay.id} ${direction}`);
+      }
+    }
+
+    const rounds = 2;
+    const measured = await runStreaming(
+      {
+        // The upstream stands in for the gateway here: what is tested is the rounds' bookkeeping.
+        baseUrl: { upstream: upstreamUrl, gateway: upstreamUrl },
+        token: 'caller-token',
+        gatewayPid: process.pid,
+        bytes: 2 * MB,
+        references: started.relays,
+      },
+      rounds,
+    );
+    assert.deepEqual(
+      measured.map((m) => m.direction),
+      ['upload', 'download'],
+    );
+    for (const m of measured) {
+      assert.deepEqual(
+        m.references.map((r) => r.id),
+        started.relays.map((r) => r.id),
+      );
+      for (const r of m.references) {
+        assert.equal(r.roundRatios.length, rounds);
+        assert.ok(
+          r.roundRatios.every((x) => Number.isFinite(x) && x > 0),
+          `${r.id}: ${r.roundRatios.join()}`,
+        );
+        assert.equal(r.median.bytes, 2 * MB);
+      }
+    }
+  });
+});
