@@ -222,7 +222,7 @@ export async function runStreaming(ctx: StreamRunContext, repeat = 5): Promise<S
       bytes,
       token: ctx.token,
     });
-    // Both paths get the same warm-up, two full-size transfers each: with one of 8 MiB the
+    // Every path gets the same warm-up, two full-size transfers each: with one of 8 MiB the
     // first measured rounds of both paths ran at about half the speed of the last ones.
     const references = ctx.references ?? [];
     for (let i = 0; i < 2; i++) {
