@@ -82,3 +82,12 @@ describe('npm run bench --instructions', () => {
     assert.throws(() => parseBenchOptions(['--warmup-requests', '5']), /only applies with --instructions/);
   });
 });
+
+describe('npm run bench streaming references', () => {
+  it('streams through the reference relays unless told not to', () => {
+    assert.equal(parse([]).streamReferences, true);
+    const options = parse(['--no-stream-references']);
+    assert.equal(options.streamReferences, false);
+    assert.equal(options.streaming, true);
+  });
+});
