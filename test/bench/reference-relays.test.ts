@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { upstreamServer } from './fixture.ts';
 import { nginxConfig, startReferenceRelays } from './reference-relays.ts';
@@ -32,6 +32,45 @@ describe('reference relays', () => {
     // Everything nginx writes stays in the work directory.
     for (const path of text.matchAll(/(?:pid|error_log|_temp_path) (\S+?);?$/gm)) {
       assert.ok(path[1]?.startsWith('/w/'), path[0]);
+    }
+  });
+
+  it('an nginx that will not start costs its two rows, with the reason, not the run', async (t) => {
+    const upstream = upstreamServer('credential');
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    t.after(() => upstream.close());
+    const work = await mkdtemp(join(tmpdir(), 'cg-references-'));
+    t.after(() => rm(work, { recursive: true, force: true }));
+    // An nginx that answers -v and fails to start, first on the PATH.
+    const bin = join(work, 'bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'nginx'), '#!/bin/sh\n[ "$1" = -v ] && exit 0\necho "emerg: no" >&2\nexit 1\n');
+    await chmod(join(bin, 'nginx'), 0o755);
+    const path = process.env['PATH'];
+    process.env['PATH'] = `${bin}${delimiter}${path ?? ''}`;
+    t.after(() => {
+      process.env['PATH'] = path;
+    });
+
+    const started = await startReferenceRelays({
+      upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      credential: 'credential',
+      workDir: join(work, 'relays'),
+      cpu: undefined,
+      nodeFlags: [],
+    });
+    t.after(() => started.stop());
+    assert.deepEqual(
+      started.relays.map((r) => r.id),
+      ['stack-floor', 'node-pipe'],
+    );
+    assert.deepEqual(
+      started.skipped.map((s) => s.id),
+      ['nginx', 'nginx-1m'],
+    );
+    for (const skipped of started.skipped) {
+      assert.match(skipped.reason, /^nginx did not start: nginx exited with 1 \(see .*nginx-error\.log\)$/);
     }
   });
 

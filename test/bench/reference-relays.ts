@@ -157,6 +157,49 @@ async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
+interface NginxProcess {
+  readonly child: ChildProcess;
+  /** The default-buffer and the 1 MiB servers' ports. */
+  readonly ports: readonly [number, number];
+}
+
+/**
+ * nginx with both servers once both listen, or why not. nginx is optional: one that is missing
+ * or will not start here costs the run its two rows, not the run.
+ */
+async function nginxOrReason(start: ReferenceRelaysStart): Promise<NginxProcess | string> {
+  const missing = nginxMissing();
+  if (missing !== undefined) return missing;
+  try {
+    return await startNginx(start);
+  } catch (error) {
+    return `nginx did not start: ${(error as Error).message}`;
+  }
+}
+
+/** nginx with both servers, once both listen; stopped again when it does not get that far. */
+async function startNginx(start: ReferenceRelaysStart): Promise<NginxProcess> {
+  const dir = join(start.workDir, 'nginx');
+  await mkdir(dir, { recursive: true });
+  const first = await freePort();
+  let second = await freePort();
+  while (second === first) second = await freePort();
+  const ports = [first, second] as const;
+  const config = join(dir, 'nginx.conf');
+  await writeFile(config, nginxConfig(dir, start.upstream, ports));
+  const errorLog = join(dir, 'nginx-error.log');
+  const [command, args] = pinned(start.cpu, 'nginx', ['-p', dir, '-e', errorLog, '-c', config]);
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'ignore'] });
+  try {
+    await listening(ports[0], child, 'nginx');
+    await listening(ports[1], child, 'nginx');
+  } catch (error) {
+    await stopChild(child);
+    throw new Error(`${(error as Error).message} (see ${errorLog})`, { cause: error });
+  }
+  return { child, ports };
+}
+
 /** Starts every reference relay that can run here, each pinned to the gateway's core. */
 export async function startReferenceRelays(start: ReferenceRelaysStart): Promise<ReferenceRelays> {
   const children: ChildProcess[] = [];
@@ -179,32 +222,13 @@ export async function startReferenceRelays(start: ReferenceRelaysStart): Promise
     const pipe = await startNodeRelay('pipe-relay.ts', {}, start);
     children.push(pipe.child);
     add('node-pipe', pipe.port);
-    const missing = nginxMissing();
-    if (missing !== undefined) {
-      skipped.push({ id: 'nginx', reason: missing }, { id: 'nginx-1m', reason: missing });
+    const nginx = await nginxOrReason(start);
+    if (typeof nginx === 'string') {
+      skipped.push({ id: 'nginx', reason: nginx }, { id: 'nginx-1m', reason: nginx });
     } else {
-      const dir = join(start.workDir, 'nginx');
-      await mkdir(dir, { recursive: true });
-      const first = await freePort();
-      let second = await freePort();
-      while (second === first) second = await freePort();
-      const ports = [first, second] as const;
-      const config = join(dir, 'nginx.conf');
-      await writeFile(config, nginxConfig(dir, start.upstream, ports));
-      const [command, args] = pinned(start.cpu, 'nginx', [
-        '-p',
-        dir,
-        '-e',
-        join(dir, 'nginx-error.log'),
-        '-c',
-        config,
-      ]);
-      const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-      children.push(child);
-      await listening(ports[0], child, 'nginx');
-      await listening(ports[1], child, 'nginx');
-      add('nginx', ports[0]);
-      add('nginx-1m', ports[1]);
+      children.push(nginx.child);
+      add('nginx', nginx.ports[0]);
+      add('nginx-1m', nginx.ports[1]);
     }
   } catch (error) {
     await stop();
