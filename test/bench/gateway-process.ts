@@ -115,6 +115,15 @@ async function waitReady(url: string, child: ChildProcess, log: string, timeoutM
   throw new Error(`the gateway was not ready within ${timeoutMs / 1000} s; see ${log}`);
 }
 
+/** SIGTERM, then SIGKILL if the child has not exited within `timeoutMs`. */
+export async function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(timeoutMs)]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
 export async function startGatewayProcess(start: GatewayStart): Promise<GatewayProcess> {
   const policies = join(start.workDir, 'policies');
   await mkdir(policies, { recursive: true });
@@ -156,12 +165,6 @@ export async function startGatewayProcess(start: GatewayStart): Promise<GatewayP
   return {
     pid,
     url,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(start.stopTimeoutMs ?? 10_000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
+    stop: () => stopChild(child, start.stopTimeoutMs ?? 10_000),
   };
 }

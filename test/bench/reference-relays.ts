@@ -22,7 +22,7 @@ import { createInterface } from 'node:readline';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CREDENTIAL_HEADER } from './fixture.ts';
-import { freePort } from './gateway-process.ts';
+import { freePort, stopChild } from './gateway-process.ts';
 import { pinned } from './pinning.ts';
 
 export type ReferenceRelayId = 'stack-floor' | 'node-pipe' | 'nginx' | 'nginx-1m';
@@ -149,14 +149,6 @@ async function startNodeRelay(
   return { child, port };
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(5_000)]);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
-
 interface NginxProcess {
   readonly child: ChildProcess;
   /** The default-buffer and the 1 MiB servers' ports. */
@@ -194,7 +186,7 @@ async function startNginx(start: ReferenceRelaysStart): Promise<NginxProcess> {
     await listening(ports[0], child, 'nginx');
     await listening(ports[1], child, 'nginx');
   } catch (error) {
-    await stopChild(child);
+    await stopChild(child, 5_000);
     throw new Error(`${(error as Error).message} (see ${errorLog})`, { cause: error });
   }
   return { child, ports };
@@ -206,7 +198,7 @@ export async function startReferenceRelays(start: ReferenceRelaysStart): Promise
   const relays: ReferenceRelay[] = [];
   const skipped: { id: ReferenceRelayId; reason: string }[] = [];
   const stop = async (): Promise<void> => {
-    await Promise.all(children.map(stopChild));
+    await Promise.all(children.map((child) => stopChild(child, 5_000)));
   };
   const add = (id: ReferenceRelayId, port: number): void => {
     relays.push({ id, title: REFERENCE_TITLES[id], url: `http://127.0.0.1:${port}` });
