@@ -2,6 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseBenchOptions, type BenchOptions } from './options.ts';
+import { DEFAULT_STREAM_ROUNDS } from './scenarios.ts';
 
 function parse(argv: readonly string[]): BenchOptions {
   const options = parseBenchOptions(argv);
@@ -89,5 +90,12 @@ describe('npm run bench streaming references', () => {
     const options = parse(['--no-stream-references']);
     assert.equal(options.streamReferences, false);
     assert.equal(options.streaming, true);
+  });
+
+  it('runs DEFAULT_STREAM_ROUNDS streaming rounds unless --stream-rounds says otherwise', () => {
+    assert.equal(parse([]).streamRounds, DEFAULT_STREAM_ROUNDS);
+    assert.equal(parse(['--stream-rounds', '3']).streamRounds, 3);
+    assert.equal(parse(['--stream-rounds', '0']).streamRounds, 1);
+    assert.throws(() => parseBenchOptions(['--stream-rounds', 'many']), /--stream-rounds must be a number/);
   });
 });

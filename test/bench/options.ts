@@ -1,7 +1,7 @@
 /** Command-line options of `npm run bench` (`node test/bench/run.ts`). */
 import { parseArgs } from 'node:util';
 import { GATEWAY_NODE_FLAGS } from '../../src/cli/node-flags.ts';
-import { LOAD_SCENARIOS } from './scenarios.ts';
+import { DEFAULT_STREAM_ROUNDS, LOAD_SCENARIOS } from './scenarios.ts';
 
 export interface BenchOptions {
   readonly json: boolean;
@@ -14,6 +14,8 @@ export interface BenchOptions {
   readonly streamReferences: boolean;
   /** Size of each streaming transfer, bytes. */
   readonly streamBytes: number;
+  /** Streaming rounds per direction (each: direct, the gateway, every reference relay). */
+  readonly streamRounds: number;
   /** Load scenario ids to run; all by default. */
   readonly only: readonly string[];
   readonly streaming: boolean;
@@ -65,6 +67,9 @@ per scenario with the ratio to direct, the 100 MB streaming results and the issu
   --warmup N             seconds of discarded load before each (default 2)
   --connections N        concurrent connections (default 50)
   --stream-mb N          MiB per streaming transfer (default 100); --no-streaming skips them
+  --stream-rounds N      streaming rounds each way (default ${DEFAULT_STREAM_ROUNDS}); each is one transfer direct,
+                         then one through the gateway and each relay, taking turns at going
+                         right after direct; the medians and each round's ratio are reported
   --no-stream-references stream through the gateway only: by default every round also streams
                          through reference relays on the gateway's core (the stack floor, a bare
                          Node TCP pipe, and nginx with a 16 KiB and a 1 MiB body buffer when
@@ -128,6 +133,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       warmup: { type: 'string' },
       connections: { type: 'string' },
       'stream-mb': { type: 'string' },
+      'stream-rounds': { type: 'string' },
       'no-streaming': { type: 'boolean', default: false },
       'no-stream-references': { type: 'boolean', default: false },
       only: { type: 'string' },
@@ -189,6 +195,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     warmupSeconds: Math.round(positive('warmup', values.warmup, 2)),
     connections: Math.max(1, Math.round(positive('connections', values.connections, counting ? 4 : 50))),
     streamBytes: Math.round(positive('stream-mb', values['stream-mb'], 100) * 1024 * 1024),
+    streamRounds: Math.max(
+      1,
+      Math.round(positive('stream-rounds', values['stream-rounds'], DEFAULT_STREAM_ROUNDS)),
+    ),
     only,
     streaming: !values['no-streaming'],
     streamReferences: !values['no-stream-references'],

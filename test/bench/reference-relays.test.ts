@@ -110,8 +110,10 @@ describe('reference relays', () => {
     }
 
     const rounds = 2;
+    const lines: string[] = [];
     const measured = await runStreaming(
       {
+        log: (line) => lines.push(line),
         // The upstream stands in for the gateway here: what is tested is the rounds' bookkeeping.
         baseUrl: { upstream: upstreamUrl, gateway: upstreamUrl },
         token: 'caller-token',
@@ -125,6 +127,16 @@ describe('reference relays', () => {
       measured.map((m) => m.direction),
       ['upload', 'download'],
     );
+    // Direct opens every round; the gateway and the relays take turns at going right after it.
+    const order = (line: string): string[] =>
+      [...line.matchAll(/([\w-]+) \d+ MB\/s/g)].map((m) => m[1] ?? '');
+    const relayIds = started.relays.map((r) => r.id);
+    assert.deepEqual(lines.map(order), [
+      ['direct', 'gateway', ...relayIds],
+      ['direct', ...relayIds, 'gateway'],
+      ['direct', 'gateway', ...relayIds],
+      ['direct', ...relayIds, 'gateway'],
+    ]);
     for (const m of measured) {
       assert.deepEqual(
         m.references.map((r) => r.id),

@@ -300,14 +300,17 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
         `streaming: ${options.streamBytes / 1024 / 1024} MiB up and down, direct and through the gateway` +
           (names.length === 0 ? '' : ` (then ${names.join(', ')})`),
       );
-      streaming = await runStreaming({
-        baseUrl: ctx.baseUrl,
-        token,
-        gatewayPid: gateway.pid,
-        bytes: options.streamBytes,
-        references: references?.relays ?? [],
-        log,
-      });
+      streaming = await runStreaming(
+        {
+          baseUrl: ctx.baseUrl,
+          token,
+          gatewayPid: gateway.pid,
+          bytes: options.streamBytes,
+          references: references?.relays ?? [],
+          log,
+        },
+        options.streamRounds,
+      );
     }
     const report: BenchReport = {
       machine: {

@@ -197,6 +197,19 @@ export interface StreamRunContext {
 
 const mbps = (run: TransferResult | undefined): number => Math.round(run?.mbPerSecond ?? 0);
 
+/**
+ * Streaming rounds per direction by default: an odd number, so the median is one round's, and
+ * enough that one disturbed round among them moves it little.
+ */
+export const DEFAULT_STREAM_ROUNDS = 11;
+
+/** `items` rotated left by `by` places: round i of the streaming order. */
+export function rotated<T>(items: readonly T[], by: number): T[] {
+  if (items.length === 0) return [];
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
 /** The run with the median throughput of `runs`. */
 function median(runs: readonly TransferResult[]): TransferResult {
   const sorted = [...runs].sort((a, b) => a.mbPerSecond - b.mbPerSecond);
@@ -207,12 +220,18 @@ function median(runs: readonly TransferResult[]): TransferResult {
 
 /**
  * Each way: two full-size warm-up transfers on each path, then `repeat` rounds of one transfer
- * direct, one through the gateway and one through each reference relay, in that order; the
- * median of each path is kept, with each round's ratio to that round's direct transfer beside it
- * (streaming is the noisiest measurement here), and the gateway's RSS growth is the largest seen
- * during any of its transfers (RSS before the transfer to its peak during it).
+ * direct, then one through the gateway and one through each reference relay. Direct opens every
+ * round; the others take turns at going right after it (round i starts i places further down
+ * the list), so no relay always gets the place next to the baseline. The median of each path is
+ * kept, with each round's ratio to that round's direct transfer beside it (streaming is the
+ * noisiest measurement here: one 100 MB transfer lasts a tenth of a second), and the gateway's
+ * RSS growth is the largest seen during any of its transfers (RSS before the transfer to its
+ * peak during it).
  */
-export async function runStreaming(ctx: StreamRunContext, repeat = 5): Promise<StreamMeasurement[]> {
+export async function runStreaming(
+  ctx: StreamRunContext,
+  repeat = DEFAULT_STREAM_ROUNDS,
+): Promise<StreamMeasurement[]> {
   const out: StreamMeasurement[] = [];
   for (const direction of ['upload', 'download'] as const) {
     const path = `/api/v1/${direction}`;
@@ -235,22 +254,30 @@ export async function runStreaming(ctx: StreamRunContext, repeat = 5): Promise<S
     const relayed: TransferResult[][] = references.map(() => []);
     let rssGrowth: number | undefined;
     let peakRss: number | undefined;
+    // -1 is the gateway, r >= 0 the reference relay r.
+    const paths = [-1, ...references.keys()];
     for (let i = 0; i < repeat; i++) {
       direct.push(await transfer(spec(ctx.baseUrl.upstream, ctx.bytes)));
-      const sampler = sampleUsage(ctx.gatewayPid, 20);
-      gateway.push(await transfer(spec(ctx.baseUrl.gateway, ctx.bytes)));
-      const usage = sampler.stop();
-      const line = [`direct ${mbps(direct.at(-1))} MB/s`, `gateway ${mbps(gateway.at(-1))} MB/s`];
-      for (const [r, relay] of references.entries()) {
+      const line = [`direct ${mbps(direct.at(-1))} MB/s`];
+      for (const path of rotated(paths, i)) {
+        if (path === -1) {
+          const sampler = sampleUsage(ctx.gatewayPid, 20);
+          gateway.push(await transfer(spec(ctx.baseUrl.gateway, ctx.bytes)));
+          const usage = sampler.stop();
+          line.push(`gateway ${mbps(gateway.at(-1))} MB/s`);
+          if (usage.peakRss !== undefined && usage.startRss !== undefined) {
+            rssGrowth = Math.max(rssGrowth ?? 0, usage.peakRss - usage.startRss);
+            peakRss = Math.max(peakRss ?? 0, usage.peakRss);
+          }
+          continue;
+        }
+        const relay = references[path];
+        if (relay === undefined) continue;
         const result = await transfer(spec(relay.url, ctx.bytes));
-        relayed[r]?.push(result);
+        relayed[path]?.push(result);
         line.push(`${relay.id} ${mbps(result)} MB/s`);
       }
       ctx.log?.(`  ${direction} round ${i + 1}: ${line.join(', ')}`);
-      if (usage.peakRss !== undefined && usage.startRss !== undefined) {
-        rssGrowth = Math.max(rssGrowth ?? 0, usage.peakRss - usage.startRss);
-        peakRss = Math.max(peakRss ?? 0, usage.peakRss);
-      }
     }
     for (const r of [...direct, ...gateway, ...relayed.flat()]) {
       if (r.status !== 200) throw new Error(`streaming ${direction}: status ${r.status}`);
