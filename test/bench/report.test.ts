@@ -69,6 +69,8 @@ describe('bench targets', () => {
     assert.equal(at(230)?.met, true);
     assert.equal(at(231)?.met, false);
     assert.match(at(230)?.value ?? '', /130 us over anonymous forwarding = 1\.30x jose \(100 us\)/);
+    // 130.4 us is 1.304x: not met, so not shown as the limit itself.
+    assert.match(at(230.4)?.value ?? '', / = 1\.304x jose/);
   });
 
   it('refusals must cost no more CPU per request than acceptances', () => {
@@ -108,6 +110,14 @@ describe('bench targets', () => {
       '100 MB download >= 0.8x direct': false,
       '100 MB download: gateway RSS growth < 64 MB': false,
     });
+  });
+
+  it('never prints a missed streaming ratio as the limit itself', () => {
+    const [missed] = evaluateTargets([], [stream('download', 585, 467, 1)], 1);
+    assert.equal(missed?.met, false);
+    assert.match(missed?.value ?? '', /467 vs 585 MB\/s = 0\.798x/);
+    const [clear] = evaluateTargets([], [stream('upload', 1000, 700, 1)], 1);
+    assert.match(clear?.value ?? '', / = 0\.70x$/);
   });
 
   it('prints ratios to direct from the same run', () => {
