@@ -204,7 +204,7 @@ const mbps = (run: TransferResult | undefined): number => Math.round(run?.mbPerS
 export const DEFAULT_STREAM_ROUNDS = 11;
 
 /** `items` rotated left by `by` places: round i of the streaming order. */
-export function rotated<T>(items: readonly T[], by: number): T[] {
+function rotated<T>(items: readonly T[], by: number): T[] {
   if (items.length === 0) return [];
   const k = by % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
