@@ -180,7 +180,7 @@ export interface StreamMeasurement {
   /** Gateway RSS growth during the gateway transfer, bytes. */
   readonly rssGrowth: number | undefined;
   readonly peakRss: number | undefined;
-  /** The reference relays, in the order they ran in each round; empty when none ran. */
+  /** The reference relays, in the order of `StreamRunContext.references`; empty when none ran. */
   readonly references: readonly ReferenceStream[];
 }
 
@@ -189,7 +189,7 @@ export interface StreamRunContext {
   readonly token: string;
   readonly gatewayPid: number;
   readonly bytes: number;
-  /** Relays streamed in every round after the gateway (default none). */
+  /** Relays streamed in every round beside the gateway, taking turns with it after direct (default none). */
   readonly references?: readonly ReferenceRelay[];
   /** Progress: one line per round (default: none). */
   readonly log?: (line: string) => void;
