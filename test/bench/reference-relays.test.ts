@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { delimiter, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { upstreamServer } from './fixture.ts';
 import { nginxConfig, startReferenceRelays } from './reference-relays.ts';
-import { runStreaming } from './scenarios.ts';
+import { runStreaming, StreamingError } from './scenarios.ts';
 import { transfer } from './streaming.ts';
 
 const MB = 1024 * 1024;
@@ -151,5 +152,59 @@ describe('reference relays', () => {
         assert.equal(r.median.bytes, 2 * MB);
       }
     }
+  });
+
+  it('a transfer cut off mid-body fails the streaming with the direction, round and path named', async (t) => {
+    const upstream = upstreamServer('credential');
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    t.after(() => upstream.close());
+    const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    // Relays uploads whole; a download gets its headers and 1 MiB, then the connection is reset
+    // from the third download on, inside the first measured round.
+    let downloads = 0;
+    const broken = createServer((req, res) => {
+      req.resume();
+      if (req.method !== 'GET') {
+        req.on('end', () => res.end(JSON.stringify({ bytes: Number(req.headers['content-length']) })));
+        return;
+      }
+      downloads += 1;
+      res.writeHead(200, { 'content-length': 2 * MB });
+      if (downloads <= 2) {
+        res.end(Buffer.alloc(2 * MB));
+        return;
+      }
+      res.write(Buffer.alloc(MB), () => res.socket?.resetAndDestroy());
+    });
+    broken.listen(0, '127.0.0.1');
+    await once(broken, 'listening');
+    t.after(() => broken.close());
+    const brokenUrl = `http://127.0.0.1:${(broken.address() as AddressInfo).port}`;
+
+    const lines: string[] = [];
+    await assert.rejects(
+      runStreaming(
+        {
+          log: (line) => lines.push(line),
+          baseUrl: { upstream: upstreamUrl, gateway: upstreamUrl },
+          token: 'caller-token',
+          gatewayPid: process.pid,
+          bytes: 2 * MB,
+          references: [{ id: 'stack-floor', title: 'a relay that resets', url: brokenUrl }],
+        },
+        2,
+      ),
+      (error: unknown) => {
+        assert.ok(error instanceof StreamingError, String(error));
+        assert.match(
+          error.message,
+          /^download round 1, stack-floor: (aborted \(ECONNRESET\)|read ECONNRESET)$/,
+        );
+        return true;
+      },
+    );
+    // The uploads' rounds ran and were logged before the download failed.
+    assert.equal(lines.filter((l) => l.includes('upload round')).length, 2);
   });
 });

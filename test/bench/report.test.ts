@@ -166,6 +166,25 @@ describe('bench targets', () => {
     assert.match(text, /skipped reference relay nginx: nginx is not installed/);
   });
 
+  it('keeps the load results when streaming failed, and says why no streaming target was decided', () => {
+    const text = formatReport({
+      machine: MACHINE,
+      load: [load('direct', 10_000, undefined), load('s1-one-token', 7_500, 130)],
+      skipped: [],
+      streaming: [],
+      streamingFailure: 'download round 10, nginx: aborted (ECONNRESET)',
+      referencesSkipped: [],
+      joseVerifiesPerSecond: 9000,
+      targets: evaluateTargets([], [], 9000),
+    });
+    assert.match(text, /\| s1-one-token +\| 7500 /);
+    assert.match(
+      text,
+      /streaming FAILED, no streaming target decided: download round 10, nginx: aborted \(ECONNRESET\)/,
+    );
+    assert.doesNotMatch(text, /100 MB/);
+  });
+
   it('prints no reference table when no relay streamed', () => {
     const text = formatReport({
       machine: MACHINE,

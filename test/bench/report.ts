@@ -28,6 +28,8 @@ export interface BenchReport {
   readonly load: readonly LoadMeasurement[];
   readonly skipped: readonly { readonly id: string; readonly reason: string }[];
   readonly streaming: readonly StreamMeasurement[];
+  /** Why streaming stopped, when a transfer failed; `streaming` is then empty. */
+  readonly streamingFailure?: string;
   /** Reference relays that could not stream in this run, with the reason. */
   readonly referencesSkipped: readonly { readonly id: string; readonly reason: string }[];
   /** jose `jwtVerify` per second on the gateway's core. */
@@ -47,7 +49,7 @@ function byId(load: readonly LoadMeasurement[], id: string): LoadMeasurement | u
  * A ratio beside its verdict: two decimals, or three where two would round it onto the other
  * side of the limit (0.798 is "0.798x", not met, never "0.80x", not met).
  */
-function verdictRatio(ratio: number, met: (x: number) => boolean): string {
+export function verdictRatio(ratio: number, met: (x: number) => boolean): string {
   const two = ratio.toFixed(2);
   return met(Number(two)) === met(ratio) ? two : ratio.toFixed(3);
 }
@@ -211,6 +213,9 @@ export function formatReport(report: BenchReport): string {
       streamRows,
     ),
     ...references,
+    ...(report.streamingFailure === undefined
+      ? []
+      : [`streaming FAILED, no streaming target decided: ${report.streamingFailure}`]),
     ...report.referencesSkipped.map((r) => `skipped reference relay ${r.id}: ${r.reason}`),
     '',
     `jose jwtVerify on the gateway core: ${fixed(report.joseVerifiesPerSecond)} /s`,

@@ -41,6 +41,7 @@ import {
   LOAD_SCENARIOS,
   runLoadScenario,
   runStreaming,
+  StreamingError,
   SKIPPED_SCENARIOS,
   type LoadMeasurement,
   type StreamMeasurement,
@@ -113,6 +114,8 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
   let gateway: GatewayProcess | undefined;
   let baseline: GatewayProcess | undefined;
   let references: ReferenceRelays | undefined;
+  // Set when a fault leaves evidence in the work directory worth reading.
+  let keepWork = false;
   try {
     const started = await startFixture(JSON.stringify(jwksOf(keys)), credential, placement.loadgen);
     fixture = started.child;
@@ -282,6 +285,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
       load.push(m);
     }
     let streaming: StreamMeasurement[] = [];
+    let streamingFailure: string | undefined;
     let referencesSkipped: ReferenceRelays['skipped'] = [];
     if (options.streaming) {
       // Started only now, so the load scenarios had the gateway's core to themselves.
@@ -300,17 +304,26 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
         `streaming: ${options.streamBytes / 1024 / 1024} MiB up and down, direct and through the gateway` +
           (names.length === 0 ? '' : ` (then ${names.join(', ')})`),
       );
-      streaming = await runStreaming(
-        {
-          baseUrl: ctx.baseUrl,
-          token,
-          gatewayPid: gateway.pid,
-          bytes: options.streamBytes,
-          references: references?.relays ?? [],
-          log,
-        },
-        options.streamRounds,
-      );
+      try {
+        streaming = await runStreaming(
+          {
+            baseUrl: ctx.baseUrl,
+            token,
+            gatewayPid: gateway.pid,
+            bytes: options.streamBytes,
+            references: references?.relays ?? [],
+            log,
+          },
+          options.streamRounds,
+        );
+      } catch (error) {
+        if (!(error instanceof StreamingError)) throw error;
+        // The load scenarios' results stand on their own: report them, and keep the work
+        // directory, whose logs (the gateway's, nginx's) may say why the transfer failed.
+        streamingFailure = error.message;
+        keepWork = true;
+        log(`streaming failed: ${error.message}`);
+      }
     }
     const report: BenchReport = {
       machine: {
@@ -327,6 +340,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
       load,
       skipped: SKIPPED_SCENARIOS,
       streaming,
+      ...(streamingFailure === undefined ? {} : { streamingFailure }),
       referencesSkipped,
       joseVerifiesPerSecond,
       targets: evaluateTargets(load, streaming, joseVerifiesPerSecond),
@@ -338,7 +352,7 @@ async function bench(options: BenchOptions, log: (line: string) => void): Promis
     await gateway?.stop();
     fixture?.stdin.end();
     // BENCH_KEEP_WORK=1 keeps the policies, tokens and the gateway's log (e.g. --trace-gc output).
-    if (process.env['BENCH_KEEP_WORK'] === '1') log(`work directory kept: ${work}`);
+    if (process.env['BENCH_KEEP_WORK'] === '1' || keepWork) log(`work directory kept: ${work}`);
     else await rm(work, { recursive: true, force: true });
   }
 }
@@ -391,7 +405,7 @@ async function main(): Promise<number> {
   }
   const { report } = outcome;
   process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `\n${formatReport(report)}\n`);
-  return 0;
+  return report.streamingFailure === undefined ? 0 : 1;
 }
 
 process.exitCode = await main();

@@ -197,6 +197,19 @@ export interface StreamRunContext {
 
 const mbps = (run: TransferResult | undefined): number => Math.round(run?.mbPerSecond ?? 0);
 
+/** A streaming transfer failed; the message names the direction, the round and the path. */
+export class StreamingError extends Error {
+  override readonly name = 'StreamingError';
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && !error.message.includes(code)
+    ? `${error.message} (${code})`
+    : error.message;
+}
+
 /**
  * Streaming rounds per direction by default: an odd number, so the median is one round's, and
  * enough that one disturbed round among them moves it little.
@@ -244,10 +257,19 @@ export async function runStreaming(
     // Every path gets the same warm-up, two full-size transfers each: with one of 8 MiB the
     // first measured rounds of both paths ran at about half the speed of the last ones.
     const references = ctx.references ?? [];
+    // A failed transfer names its path and round, so a reset says where it happened.
+    const run = async (base: string, path: string, round: string): Promise<TransferResult> => {
+      try {
+        return await transfer(spec(base, ctx.bytes));
+      } catch (error) {
+        throw new StreamingError(`${direction} ${round}, ${path}: ${describe(error)}`, { cause: error });
+      }
+    };
     for (let i = 0; i < 2; i++) {
-      await transfer(spec(ctx.baseUrl.upstream, ctx.bytes));
-      await transfer(spec(ctx.baseUrl.gateway, ctx.bytes));
-      for (const relay of references) await transfer(spec(relay.url, ctx.bytes));
+      const round = `warm-up ${i + 1}`;
+      await run(ctx.baseUrl.upstream, 'direct', round);
+      await run(ctx.baseUrl.gateway, 'gateway', round);
+      for (const relay of references) await run(relay.url, relay.id, round);
     }
     const direct: TransferResult[] = [];
     const gateway: TransferResult[] = [];
@@ -257,12 +279,13 @@ export async function runStreaming(
     // -1 is the gateway, r >= 0 the reference relay r.
     const paths = [-1, ...references.keys()];
     for (let i = 0; i < repeat; i++) {
-      direct.push(await transfer(spec(ctx.baseUrl.upstream, ctx.bytes)));
+      const round = `round ${i + 1}`;
+      direct.push(await run(ctx.baseUrl.upstream, 'direct', round));
       const line = [`direct ${mbps(direct.at(-1))} MB/s`];
       for (const path of rotated(paths, i)) {
         if (path === -1) {
           const sampler = sampleUsage(ctx.gatewayPid, 20);
-          gateway.push(await transfer(spec(ctx.baseUrl.gateway, ctx.bytes)));
+          gateway.push(await run(ctx.baseUrl.gateway, 'gateway', round));
           const usage = sampler.stop();
           line.push(`gateway ${mbps(gateway.at(-1))} MB/s`);
           if (usage.peakRss !== undefined && usage.startRss !== undefined) {
@@ -273,14 +296,14 @@ export async function runStreaming(
         }
         const relay = references[path];
         if (relay === undefined) continue;
-        const result = await transfer(spec(relay.url, ctx.bytes));
+        const result = await run(relay.url, relay.id, round);
         relayed[path]?.push(result);
         line.push(`${relay.id} ${mbps(result)} MB/s`);
       }
       ctx.log?.(`  ${direction} round ${i + 1}: ${line.join(', ')}`);
     }
     for (const r of [...direct, ...gateway, ...relayed.flat()]) {
-      if (r.status !== 200) throw new Error(`streaming ${direction}: status ${r.status}`);
+      if (r.status !== 200) throw new StreamingError(`${direction}: status ${r.status}`);
     }
     const ratiosOf = (runs: readonly TransferResult[]): number[] =>
       runs.map((run, i) => run.mbPerSecond / (direct[i]?.mbPerSecond ?? Number.NaN));
