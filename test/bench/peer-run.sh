@@ -11,9 +11,11 @@
 #   bash test/bench/peer-run.sh                # every peer + the floor, bench-peers' 2 rounds (~10 min)
 #   ROUNDS=6 PEERS="direct nginx haproxy fastify-cache node-raw floor project" bash test/bench/peer-run.sh
 #
-# Every Node peer runs on this repo's Node (node_modules/.bin first on PATH), the one the gateway
-# runs on. Results go to RESULTS_DIR (default .cache/peers-<UTC time>); ROUNDS, DURATION, PEERS and
-# bench-peers' other variables pass through. bench-peers is a tool of the workplace, not of this
+# The gateway and the floor run on this repo's Node (24); the other Node peers on the `node` that
+# run.sh finds on PATH, as bench-peers intends (on the development VM the system's Node 20, the
+# Node of every recorded run and of the issue's targets). PEERS_ON_REPO_NODE=1 puts the repo's
+# Node first on PATH for them too. Results go to RESULTS_DIR (default .cache/peers-<UTC time>);
+# ROUNDS, DURATION, PEERS and bench-peers' other variables pass through. bench-peers is a tool of the workplace, not of this
 # repo: without it this script says so and exits 2; nothing else in the repo needs it.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,22 +25,23 @@ if [ ! -x "$SRC/run.sh" ]; then
   exit 2
 fi
 SRC=$(cd "$SRC" && pwd)
-export PATH="$REPO/node_modules/.bin:$PATH"
+NODE="$REPO/node_modules/.bin/node"
+if [ "${PEERS_ON_REPO_NODE:-0}" = 1 ]; then export PATH="$REPO/node_modules/.bin:$PATH"; fi
 SCRATCH=${PEERS_SCRATCH:-${TMPDIR:-/tmp}/connector-gateway-bench-peers}
 RESULTS_DIR=${RESULTS_DIR:-$REPO/.cache/peers-$(date -u +%Y%m%dT%H%M%SZ)}
 export RESULTS_DIR
 : "${PEERS:=direct nginx haproxy express fastify fastify-cache hono-naive hono-cached node-raw node-jose floor project}"
 export PEERS
 
-echo "peer-run: bench-peers from $SRC into $SCRATCH; Node peers on $(node --version)"
+echo "peer-run: bench-peers from $SRC into $SCRATCH; the gateway on Node $("$NODE" --version), other Node peers on $(node --version)"
 rm -rf "$SCRATCH"
 cp -r "$SRC" "$SCRATCH"
 rm -rf "$SCRATCH/node_modules" "$SCRATCH/results"
 (cd "$SCRATCH" && npm ci --no-audit --no-fund --loglevel=error)
 
 # The floor as one more peer: a port and a case line in run.sh, with the gateway's node flags.
-NODE_FLAGS=$(node -e 'import(process.argv[1]).then((m) => console.log(m.RUNTIME_NODE_FLAGS.concat(m.HEAP_NODE_FLAGS).join(" ")))' "$REPO/src/cli/node-flags.ts")
-FLOOR_LINE="    floor) start_peer floor noauth 20 node $NODE_FLAGS $REPO/test/bench/stack-floor.ts ;;"
+NODE_FLAGS=$("$NODE" -e 'import(process.argv[1]).then((m) => console.log(m.RUNTIME_NODE_FLAGS.concat(m.HEAP_NODE_FLAGS).join(" ")))' "$REPO/src/cli/node-flags.ts")
+FLOOR_LINE="    floor) start_peer floor noauth 20 $NODE $NODE_FLAGS $REPO/test/bench/stack-floor.ts ;;"
 if grep -q '^declare -A PORT_OF=(' "$SCRATCH/run.sh" && grep -q '^    project)$' "$SCRATCH/run.sh"; then
   sed -i 's/^declare -A PORT_OF=(/declare -A PORT_OF=([floor]=18112 /' "$SCRATCH/run.sh"
   awk -v line="$FLOOR_LINE" '/^    project\)$/ { print line } { print }' "$SCRATCH/run.sh" >"$SCRATCH/run.sh.new"
@@ -52,4 +55,4 @@ fi
 (cd "$REPO" && npm run --silent build)
 (cd "$SCRATCH" && PROJECT_CMD="bash $REPO/test/bench/project-peer.sh" ./run.sh)
 echo
-node "$REPO/test/bench/peer-verdicts.ts" "$RESULTS_DIR"
+"$NODE" "$REPO/test/bench/peer-verdicts.ts" "$RESULTS_DIR"
