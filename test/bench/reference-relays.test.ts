@@ -6,18 +6,26 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { upstreamServer } from './fixture.ts';
 import { nginxConfig, startReferenceRelays } from './reference-relays.ts';
 import { runStreaming, StreamingError } from './scenarios.ts';
 import { transfer } from './streaming.ts';
 
 const MB = 1024 * 1024;
+
+/** Listens on a free loopback port until the test ends; the server's base URL. */
+async function listening(server: Server, t: TestContext): Promise<string> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
 
 describe('reference relays', () => {
   it('nginx streams both ways, the second server with a 1 MiB body buffer', () => {
@@ -37,10 +45,7 @@ describe('reference relays', () => {
   });
 
   it('an nginx that will not start costs its two rows, with the reason, not the run', async (t) => {
-    const upstream = upstreamServer('credential');
-    upstream.listen(0, '127.0.0.1');
-    await once(upstream, 'listening');
-    t.after(() => upstream.close());
+    const upstreamUrl = await listening(upstreamServer('credential'), t);
     const work = await mkdtemp(join(tmpdir(), 'cg-references-'));
     t.after(() => rm(work, { recursive: true, force: true }));
     // An nginx that answers -v and fails to start, first on the PATH.
@@ -55,7 +60,7 @@ describe('reference relays', () => {
     });
 
     const started = await startReferenceRelays({
-      upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      upstream: upstreamUrl,
       credential: 'credential',
       workDir: join(work, 'relays'),
       cpu: undefined,
@@ -76,11 +81,7 @@ describe('reference relays', () => {
   });
 
   it('every relay that starts carries whole bodies both ways, measured in every round', async (t) => {
-    const upstream = upstreamServer('credential');
-    upstream.listen(0, '127.0.0.1');
-    await once(upstream, 'listening');
-    t.after(() => upstream.close());
-    const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const upstreamUrl = await listening(upstreamServer('credential'), t);
     const work = await mkdtemp(join(tmpdir(), 'cg-references-'));
     t.after(() => rm(work, { recursive: true, force: true }));
 
@@ -155,11 +156,7 @@ describe('reference relays', () => {
   });
 
   it('a transfer cut off mid-body fails the streaming with the direction, round and path named', async (t) => {
-    const upstream = upstreamServer('credential');
-    upstream.listen(0, '127.0.0.1');
-    await once(upstream, 'listening');
-    t.after(() => upstream.close());
-    const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const upstreamUrl = await listening(upstreamServer('credential'), t);
     // Relays uploads whole; a download gets its headers and 1 MiB, then the connection is reset
     // from the third download on, inside the first measured round.
     let downloads = 0;
@@ -177,10 +174,7 @@ describe('reference relays', () => {
       }
       res.write(Buffer.alloc(MB), () => res.socket?.resetAndDestroy());
     });
-    broken.listen(0, '127.0.0.1');
-    await once(broken, 'listening');
-    t.after(() => broken.close());
-    const brokenUrl = `http://127.0.0.1:${(broken.address() as AddressInfo).port}`;
+    const brokenUrl = await listening(broken, t);
 
     const lines: string[] = [];
     await assert.rejects(
