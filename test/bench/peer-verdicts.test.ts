@@ -129,6 +129,15 @@ describe('peer-verdicts command', () => {
       assert.match(stdout, />= 1\.5x fastify \+ fast-jwt \(cache\) \| S1 +\| 1\.80x .*\| met/);
       assert.match(stdout, />= 0\.7x HAProxy jwt_verify +\| S1 +\| 0\.90x .*\| met/);
 
+      await assert.rejects(
+        run(process.execPath, [script, dir, '--project']),
+        (error: { code?: number; stderr?: string }) => {
+          assert.equal(error.code, 2);
+          assert.match(error.stderr ?? '', /--project needs a peer name/);
+          return true;
+        },
+      );
+
       await writeFile(join(dir, 'results.json'), JSON.stringify({ runs: runs.slice(1, 3) }));
       await assert.rejects(
         run(process.execPath, [script, dir]),

@@ -191,8 +191,10 @@ function main(argv: readonly string[]): void {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--json') json = true;
-    else if (arg === '--project') project = argv[++i];
-    else if (arg !== undefined && !arg.startsWith('--') && path === undefined) path = arg;
+    else if (arg === '--project') {
+      project = argv[++i];
+      if (project === undefined || project.startsWith('--')) throw new Error('--project needs a peer name');
+    } else if (arg !== undefined && !arg.startsWith('--') && path === undefined) path = arg;
     else throw new Error(`unknown argument ${String(arg)}`);
   }
   if (path === undefined) {
