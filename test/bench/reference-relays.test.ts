@@ -14,6 +14,7 @@ import { delimiter, join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { upstreamServer } from './fixture.ts';
 import { nginxConfig, startReferenceRelays } from './reference-relays.ts';
+import { formatReport } from './report.ts';
 import { runStreaming, StreamingError } from './scenarios.ts';
 import { transfer } from './streaming.ts';
 
@@ -155,12 +156,10 @@ describe('reference relays', () => {
     }
   });
 
-  it('a transfer cut off mid-body fails the streaming with the direction, round and path named', async (t) => {
-    const upstreamUrl = await listening(upstreamServer('credential'), t);
-    // Relays uploads whole; a download gets its headers and 1 MiB, then the connection is reset
-    // from the third download on, inside the first measured round.
+  /** A server that answers uploads whole and resets every download after the first two mid-body. */
+  function resettingServer(): Server {
     let downloads = 0;
-    const broken = createServer((req, res) => {
+    return createServer((req, res) => {
       req.resume();
       if (req.method !== 'GET') {
         req.on('end', () => res.end(JSON.stringify({ bytes: Number(req.headers['content-length']) })));
@@ -174,27 +173,87 @@ describe('reference relays', () => {
       }
       res.write(Buffer.alloc(MB), () => res.socket?.resetAndDestroy());
     });
-    const brokenUrl = await listening(broken, t);
+  }
+  const RESET = /^download round 1, (gateway|stack-floor): (aborted \(ECONNRESET\)|read ECONNRESET)$/;
 
+  it('a reference relay cut off mid-body is left out of that direction, named, and the run goes on', async (t) => {
+    const upstreamUrl = await listening(upstreamServer('credential'), t);
+    // The two warm-up downloads pass; the third, in the first measured round, is reset.
+    const brokenUrl = await listening(resettingServer(), t);
+    const lines: string[] = [];
+    const measured = await runStreaming(
+      {
+        log: (line) => lines.push(line),
+        baseUrl: { upstream: upstreamUrl, gateway: upstreamUrl },
+        token: 'caller-token',
+        gatewayPid: process.pid,
+        bytes: 2 * MB,
+        references: [{ id: 'stack-floor', title: 'a relay that resets', url: brokenUrl }],
+      },
+      2,
+    );
+    const [upload, download] = measured;
+    assert.deepEqual(
+      upload?.references.map((r) => r.id),
+      ['stack-floor'],
+    );
+    assert.deepEqual(upload?.referencesFailed, []);
+    assert.deepEqual(download?.references, []);
+    assert.equal(download?.referencesFailed?.[0]?.id, 'stack-floor');
+    assert.match(download?.referencesFailed?.[0]?.reason ?? '', RESET);
+    // Both download rounds still measured direct and the gateway; the relay was not tried again.
+    assert.equal(download?.roundRatios.length, 2);
+    const downloadRounds = lines.filter((l) => l.startsWith('  download round'));
+    assert.equal(downloadRounds.length, 2);
+    assert.ok(
+      downloadRounds.every((l) => !l.includes('stack-floor')),
+      downloadRounds.join('\n'),
+    );
+    assert.ok(lines.some((l) => /reference relay stack-floor left out of the download/.test(l)));
+    const text = formatReport({
+      machine: {
+        date: '2026-11-23T00:00:00.000Z',
+        cpuModel: 'Test CPU',
+        cores: 2,
+        node: '24',
+        loadTool: 'wrk',
+        pinning: 'none',
+        connections: 1,
+        durationSeconds: 1,
+        warmupSeconds: 1,
+      },
+      load: [],
+      skipped: [],
+      streaming: measured,
+      referencesSkipped: [],
+      joseVerifiesPerSecond: undefined,
+      targets: [],
+    });
+    assert.match(
+      text,
+      /reference relay stack-floor left out of the download \(a transfer failed\): download round 1/,
+    );
+  });
+
+  it('a gateway transfer cut off mid-body fails the streaming with the direction, round and path named', async (t) => {
+    const upstreamUrl = await listening(upstreamServer('credential'), t);
+    const brokenUrl = await listening(resettingServer(), t);
     const lines: string[] = [];
     await assert.rejects(
       runStreaming(
         {
           log: (line) => lines.push(line),
-          baseUrl: { upstream: upstreamUrl, gateway: upstreamUrl },
+          baseUrl: { upstream: upstreamUrl, gateway: brokenUrl },
           token: 'caller-token',
           gatewayPid: process.pid,
           bytes: 2 * MB,
-          references: [{ id: 'stack-floor', title: 'a relay that resets', url: brokenUrl }],
         },
         2,
       ),
       (error: unknown) => {
         assert.ok(error instanceof StreamingError, String(error));
-        assert.match(
-          error.message,
-          /^download round 1, stack-floor: (aborted \(ECONNRESET\)|read ECONNRESET)$/,
-        );
+        assert.match(error.message, RESET);
+        assert.match(error.message, /, gateway: /);
         return true;
       },
     );

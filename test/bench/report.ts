@@ -217,6 +217,11 @@ export function formatReport(report: BenchReport): string {
       ? []
       : [`streaming FAILED, no streaming target decided: ${report.streamingFailure}`]),
     ...report.referencesSkipped.map((r) => `skipped reference relay ${r.id}: ${r.reason}`),
+    ...report.streaming.flatMap((s) =>
+      (s.referencesFailed ?? []).map(
+        (r) => `reference relay ${r.id} left out of the ${s.direction} (a transfer failed): ${r.reason}`,
+      ),
+    ),
     '',
     `jose jwtVerify on the gateway core: ${fixed(report.joseVerifiesPerSecond)} /s`,
     '',

@@ -182,6 +182,8 @@ export interface StreamMeasurement {
   readonly peakRss: number | undefined;
   /** The reference relays, in the order of `StreamRunContext.references`; empty when none ran. */
   readonly references: readonly ReferenceStream[];
+  /** Reference relays left out of this direction after a failed transfer, with the error. */
+  readonly referencesFailed?: readonly { readonly id: ReferenceRelayId; readonly reason: string }[];
 }
 
 export interface StreamRunContext {
@@ -265,11 +267,27 @@ export async function runStreaming(
         throw new StreamingError(`${direction} ${round}, ${path}: ${describe(error)}`, { cause: error });
       }
     };
+    // A reference relay whose transfer fails is left out of the rest of this direction, with the
+    // reason; the gateway and direct still decide the run. A bench run was lost to a download
+    // reset mid-body in the Node pipe relay (a reference, not the gateway).
+    const failed = new Map<number, string>();
+    const viaRelay = async (r: number, round: string): Promise<TransferResult | undefined> => {
+      const relay = references[r];
+      if (relay === undefined || failed.has(r)) return undefined;
+      try {
+        return await run(relay.url, relay.id, round);
+      } catch (error) {
+        if (!(error instanceof StreamingError)) throw error;
+        failed.set(r, error.message);
+        ctx.log?.(`  reference relay ${relay.id} left out of the ${direction}: ${error.message}`);
+        return undefined;
+      }
+    };
     for (let i = 0; i < 2; i++) {
       const round = `warm-up ${i + 1}`;
       await run(ctx.baseUrl.upstream, 'direct', round);
       await run(ctx.baseUrl.gateway, 'gateway', round);
-      for (const relay of references) await run(relay.url, relay.id, round);
+      for (const r of references.keys()) await viaRelay(r, round);
     }
     const direct: TransferResult[] = [];
     const gateway: TransferResult[] = [];
@@ -285,8 +303,13 @@ export async function runStreaming(
       for (const path of rotated(paths, i)) {
         if (path === -1) {
           const sampler = sampleUsage(ctx.gatewayPid, 20);
-          gateway.push(await run(ctx.baseUrl.gateway, 'gateway', round));
-          const usage = sampler.stop();
+          let usage: Usage;
+          try {
+            gateway.push(await run(ctx.baseUrl.gateway, 'gateway', round));
+          } finally {
+            // Stopped on a failure too: its timer would keep the bench from exiting.
+            usage = sampler.stop();
+          }
           line.push(`gateway ${mbps(gateway.at(-1))} MB/s`);
           if (usage.peakRss !== undefined && usage.startRss !== undefined) {
             rssGrowth = Math.max(rssGrowth ?? 0, usage.peakRss - usage.startRss);
@@ -294,11 +317,10 @@ export async function runStreaming(
           }
           continue;
         }
-        const relay = references[path];
-        if (relay === undefined) continue;
-        const result = await run(relay.url, relay.id, round);
+        const result = await viaRelay(path, round);
+        if (result === undefined) continue;
         relayed[path]?.push(result);
-        line.push(`${relay.id} ${mbps(result)} MB/s`);
+        line.push(`${references[path]?.id ?? ''} ${mbps(result)} MB/s`);
       }
       ctx.log?.(`  ${direction} round ${i + 1}: ${line.join(', ')}`);
     }
@@ -314,9 +336,14 @@ export async function runStreaming(
       roundRatios: ratiosOf(gateway),
       rssGrowth,
       peakRss,
-      references: references.map((relay, r) => {
+      references: references.flatMap((relay, r) => {
         const runs = relayed[r] ?? [];
-        return { id: relay.id, title: relay.title, median: median(runs), roundRatios: ratiosOf(runs) };
+        if (failed.has(r)) return [];
+        return [{ id: relay.id, title: relay.title, median: median(runs), roundRatios: ratiosOf(runs) }];
+      }),
+      referencesFailed: references.flatMap((relay, r) => {
+        const reason = failed.get(r);
+        return reason === undefined ? [] : [{ id: relay.id, reason }];
       }),
     });
   }
