@@ -15,10 +15,26 @@ import { describe, it, type TestContext } from 'node:test';
 import { upstreamServer } from './fixture.ts';
 import { nginxConfig, startReferenceRelays } from './reference-relays.ts';
 import { formatReport } from './report.ts';
-import { runStreaming, StreamingError } from './scenarios.ts';
+import { runStreaming, StreamingError, type StreamRunContext } from './scenarios.ts';
 import { transfer } from './streaming.ts';
 
 const MB = 1024 * 1024;
+
+/** 2 MiB transfers with the upstream as direct and (unless `more` says otherwise) as the gateway. */
+function streamContext(
+  upstreamUrl: string,
+  lines: string[],
+  more: Partial<StreamRunContext> = {},
+): StreamRunContext {
+  return {
+    log: (line) => lines.push(line),
+    baseUrl: { upstream: upstreamUrl, gateway: upstreamUrl },
+    token: 'caller-token',
+    gatewayPid: process.pid,
+    bytes: 2 * MB,
+    ...more,
+  };
+}
 
 /** Listens on a free loopback port until the test ends; the server's base URL. */
 async function listening(server: Server, t: TestContext): Promise<string> {
@@ -115,15 +131,8 @@ describe('reference relays', () => {
     const rounds = 2;
     const lines: string[] = [];
     const measured = await runStreaming(
-      {
-        log: (line) => lines.push(line),
-        // The upstream stands in for the gateway here: what is tested is the rounds' bookkeeping.
-        baseUrl: { upstream: upstreamUrl, gateway: upstreamUrl },
-        token: 'caller-token',
-        gatewayPid: process.pid,
-        bytes: 2 * MB,
-        references: started.relays,
-      },
+      // The upstream stands in for the gateway here: what is tested is the rounds' bookkeeping.
+      streamContext(upstreamUrl, lines, { references: started.relays }),
       rounds,
     );
     assert.deepEqual(
@@ -182,14 +191,9 @@ describe('reference relays', () => {
     const brokenUrl = await listening(resettingServer(), t);
     const lines: string[] = [];
     const measured = await runStreaming(
-      {
-        log: (line) => lines.push(line),
-        baseUrl: { upstream: upstreamUrl, gateway: upstreamUrl },
-        token: 'caller-token',
-        gatewayPid: process.pid,
-        bytes: 2 * MB,
+      streamContext(upstreamUrl, lines, {
         references: [{ id: 'stack-floor', title: 'a relay that resets', url: brokenUrl }],
-      },
+      }),
       2,
     );
     const [upload, download] = measured;
@@ -241,13 +245,7 @@ describe('reference relays', () => {
     const lines: string[] = [];
     await assert.rejects(
       runStreaming(
-        {
-          log: (line) => lines.push(line),
-          baseUrl: { upstream: upstreamUrl, gateway: brokenUrl },
-          token: 'caller-token',
-          gatewayPid: process.pid,
-          bytes: 2 * MB,
-        },
+        streamContext(upstreamUrl, lines, { baseUrl: { upstream: upstreamUrl, gateway: brokenUrl } }),
         2,
       ),
       (error: unknown) => {
