@@ -20,15 +20,16 @@ const upstreamPort = Number(upstream.port === '' ? 80 : upstream.port);
 
 function relay(caller: Socket): void {
   const peer = connect(upstreamPort, upstream.hostname);
-  // Either side failing or closing ends both: nothing is half-relayed.
-  const close = (): void => {
+  // Either side failing ends both at once: nothing is half-relayed. A clean end travels through
+  // pipe(), which ends the other side after what is still queued for it. Destroying the caller
+  // when the upstream closed (as this did until the fourteenth session) drops the last bytes
+  // queued for it: downloads through this relay were cut off mid-body, ECONNRESET at the client.
+  const abort = (): void => {
     caller.destroy();
     peer.destroy();
   };
-  caller.on('error', close);
-  peer.on('error', close);
-  caller.on('close', close);
-  peer.on('close', close);
+  caller.on('error', abort);
+  peer.on('error', abort);
   caller.pipe(peer);
   peer.pipe(caller);
 }
