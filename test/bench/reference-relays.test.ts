@@ -239,6 +239,28 @@ describe('reference relays', () => {
     );
   });
 
+  it('a reference relay that answers with an error status is left out of both directions, the status named', async (t) => {
+    const upstreamUrl = await listening(upstreamServer('credential'), t);
+    const refusing = await listening(
+      createServer((req, res) => {
+        // After the whole request, so an upload sees the status and not a closed socket.
+        req.resume().on('end', () => res.writeHead(503).end());
+      }),
+      t,
+    );
+    const measured = await runStreaming(
+      streamContext(upstreamUrl, [], { references: [{ id: 'node-pipe', title: 'refuses', url: refusing }] }),
+      1,
+    );
+    assert.deepEqual(
+      measured.map((m) => [m.references.length, m.referencesFailed?.map((f) => f.reason)]),
+      [
+        [0, ['upload warm-up 1, node-pipe: status 503']],
+        [0, ['download warm-up 1, node-pipe: status 503']],
+      ],
+    );
+  });
+
   it('a gateway transfer cut off mid-body fails the streaming with the direction, round and path named', async (t) => {
     const upstreamUrl = await listening(upstreamServer('credential'), t);
     const brokenUrl = await listening(resettingServer(), t);

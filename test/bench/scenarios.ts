@@ -259,13 +259,19 @@ export async function runStreaming(
     // Every path gets the same warm-up, two full-size transfers each: with one of 8 MiB the
     // first measured rounds of both paths ran at about half the speed of the last ones.
     const references = ctx.references ?? [];
-    // A failed transfer names its path and round, so a reset says where it happened.
+    // A failed transfer (a socket error, a short body, a status other than 200) names its path
+    // and round, so a reset says where it happened.
     const run = async (base: string, path: string, round: string): Promise<TransferResult> => {
+      let result: TransferResult;
       try {
-        return await transfer(spec(base, ctx.bytes));
+        result = await transfer(spec(base, ctx.bytes));
       } catch (error) {
         throw new StreamingError(`${direction} ${round}, ${path}: ${describe(error)}`, { cause: error });
       }
+      if (result.status !== 200) {
+        throw new StreamingError(`${direction} ${round}, ${path}: status ${result.status}`);
+      }
+      return result;
     };
     // A reference relay whose transfer fails is left out of the rest of this direction, with the
     // reason; the gateway and direct still decide the run. A bench run was lost to a download
@@ -323,9 +329,6 @@ export async function runStreaming(
         line.push(`${references[path]?.id ?? ''} ${mbps(result)} MB/s`);
       }
       ctx.log?.(`  ${direction} round ${i + 1}: ${line.join(', ')}`);
-    }
-    for (const r of [...direct, ...gateway, ...relayed.flat()]) {
-      if (r.status !== 200) throw new StreamingError(`${direction}: status ${r.status}`);
     }
     const ratiosOf = (runs: readonly TransferResult[]): number[] =>
       runs.map((run, i) => run.mbPerSecond / (direct[i]?.mbPerSecond ?? Number.NaN));
