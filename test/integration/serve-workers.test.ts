@@ -125,6 +125,9 @@ describe('GATEWAY_WORKERS=2', () => {
       );
       await waitFor(() => primaryLine(gw, 'all workers listening') !== undefined, 'all workers listening');
       await waitFor(() => workerPids(gw, 'issuer keys loaded').size === 2, 'both workers have the keys');
+      // Each worker's own lines reach stdout on its logger's flush interval, so its "listening"
+      // line can come after the primary has heard from the cluster module (a CI run read one).
+      await waitFor(() => workerPids(gw, 'listening').size === 2, "both workers' listening lines");
       firstPids = workerPids(gw, 'listening');
     });
 
